@@ -1,0 +1,59 @@
+# Pathway: `make run` serves the demo, `make test` runs the whole test suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+HOST ?= 127.0.0.1
+export PATHWAY_ENV ?= development
+
+# Debian packages the app and its tests need: Pango for WeasyPrint (PDF), zbar to decode QR codes in tests.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 fonts-dejavu-core
+
+.PHONY: run test install system-deps translations extract-messages bench soak e2e lint clean
+
+run: install
+	$(BIN)/flask --app wsgi migrate
+	$(BIN)/flask --app wsgi demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: system-deps $(VENV)/.installed translations
+
+$(VENV)/.installed: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+system-deps:
+	@missing=""; \
+	for pkg in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing system packages. Run:  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -d pathway/translations >/dev/null
+
+# Refresh the catalogues after adding or changing user-visible text.
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o pathway/translations/messages.pot .
+	$(BIN)/pybabel update -i pathway/translations/messages.pot -d pathway/translations --no-fuzzy-matching
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check pathway tests bench
+	$(BIN)/ruff format --check pathway tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

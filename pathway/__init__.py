@@ -1,0 +1,93 @@
+"""Pathway: the patient's ETP summary, shared on their terms."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("fr", "en")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, database, extensions, blueprints, errors, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    _load_settings(app, config or {})
+    _init_database(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_errors_and_headers(app)
+    _register_cli(app)
+    return app
+
+
+def _load_settings(app: Flask, overrides: dict[str, Any]) -> None:
+    from pathway.config import load_config
+    from pathway.logs import configure_logging
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    environ = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    app.config.update(load_config(Path(app.instance_path), environ))
+    app.config.update(overrides)
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    configure_logging(app)
+
+
+def _init_database(app: Flask) -> None:
+    from pathway.db import Database, close_session
+
+    app.extensions["pathway.db"] = Database(app.config["DATABASE_URL"])
+    app.teardown_appcontext(close_session)
+
+
+def _init_extensions(app: Flask) -> None:
+    from pathway.auth.sessions import init_login
+    from pathway.extensions import babel, csrf, limiter
+    from pathway.i18n import select_locale, template_helpers
+
+    init_login(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        default_locale="fr",
+        default_translation_directories=str(ROOT / "pathway" / "translations"),
+        locale_selector=select_locale,
+        default_timezone="Europe/Paris",
+    )
+    limiter.init_app(app)
+    app.context_processor(template_helpers)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from pathway.auth.routes import bp as auth_bp
+    from pathway.patient.routes import bp as patient_bp
+    from pathway.site.routes import bp as site_bp
+    from pathway.team.routes import bp as team_bp
+
+    for blueprint in (site_bp, auth_bp, patient_bp, team_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_errors_and_headers(app: Flask) -> None:
+    from pathway.errors import init_errors
+    from pathway.headers import init_headers
+
+    init_errors(app)
+    init_headers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from pathway.cli import init_cli
+
+    init_cli(app)

@@ -1,0 +1,266 @@
+"""Accounts: passwords, sign-in checks, patient invitations and password resets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from pathway import audit, tokens
+from pathway.db import session, utcnow
+from pathway.mail import send_mail
+from pathway.models import Invitation, Patient, Role, User
+
+INVITATION_DAYS = 7
+RESET_HOURS = 2
+MIN_PASSWORD_LENGTH = 12
+LOCKOUT_THRESHOLD = 5
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of "unknown email" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash("pathway-timing-equaliser")
+
+COMMON_PASSWORDS = frozenset(
+    """123456789012 1234567890123 azertyuiopqs qwertyuiopas motdepasse123 password1234
+    passwordpassword 111111111111 000000000000 123123123123 azerty123456 qwerty123456
+    iloveyou1234 motdepasse12 bonjour12345 soleil123456 doudou123456 marseille123
+    azertyazerty qwertyqwerty abcdefghijkl abc123abc123 administrator welcome12345
+    letmein12345 changeme1234 pathway-demo motdepassemotdepasse""".split()
+)
+
+
+class AccountError(Exception):
+    """A rule on accounts was broken; the message is translated and shown to the user."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_policy(password: str) -> None:
+    """Refuse short and common passwords (raises AccountError)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            _("Choose a password of at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+        )
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        raise AccountError(_("This password is too common. Choose another one."))
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None
+    locked: bool = False
+
+
+def authenticate(email: str, password: str) -> SignInResult:
+    """Check credentials; count failures; lock the account for a while after repeated ones."""
+    user = find_user(email)
+    now = utcnow()
+    if user is None or not user.is_active or user.password_hash is None:
+        _verify(_DUMMY_HASH, password)
+        audit.record("auth:signin:failed", email_domain=email.rpartition("@")[2][:60])
+        return SignInResult(None)
+    if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password)
+        audit.record("auth:signin:locked", actor=user)
+        return SignInResult(None, locked=True)
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= LOCKOUT_THRESHOLD:
+            # Progressive: each further failure doubles the wait, up to a day.
+            minutes = min(2 ** (user.failed_logins - LOCKOUT_THRESHOLD), 24 * 60)
+            user.locked_until = now + dt.timedelta(minutes=minutes)
+        audit.record("auth:signin:failed", actor=user)
+        return SignInResult(None)
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record("auth:signin:succeeded", actor=user)
+    return SignInResult(user)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(email: str, password: str, role: Role, display_name: str = "") -> User:
+    """Create an account (staff from the CLI, or the demo)."""
+    email = normalise_email(email)
+    if find_user(email) is not None:
+        raise AccountError(_("An account already exists with this email address."))
+    check_password_policy(password)
+    user = User(
+        email=email, password_hash=hash_password(password), role=role, display_name=display_name
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and sign out every existing session of this user."""
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+# Invitations -------------------------------------------------------------------------
+
+
+def invite_patient(patient: Patient, email: str, invited_by: User) -> str:
+    """Create a single-use invitation, email its link, and return the link."""
+    email = normalise_email(email)
+    existing = find_user(email)
+    if existing is not None and existing.patient is not patient:
+        raise AccountError(_("An account already exists with this email address."))
+    invitation = Invitation(
+        email=email,
+        patient=patient,
+        created_by_id=invited_by.id,
+        expires_at=utcnow() + dt.timedelta(days=INVITATION_DAYS),
+    )
+    session.add(invitation)
+    session.flush()
+    link = external_url(
+        "auth.accept_invitation", token=tokens.sign(tokens.Purpose.INVITATION, invitation.public_id)
+    )
+    send_mail(
+        email,
+        _("Your Pathway account"),
+        _(
+            "Hello %(name)s,\n\nYour therapeutic education team invites you to Pathway, "
+            "where you keep your health summary and choose who can see it.\n\n"
+            "Choose your password here (the link is valid for %(days)d days and works once):\n"
+            "%(link)s\n",
+            name=patient.first_name,
+            days=INVITATION_DAYS,
+            link=link,
+        ),
+    )
+    audit.record("auth:invitation:created", actor=invited_by, patient_id=patient.id)
+    return link
+
+
+def load_invitation(token: str) -> Invitation:
+    """Return the invitation a token points at if it can still be used, else raise."""
+    try:
+        public_id, _version = tokens.unsign(
+            tokens.Purpose.INVITATION, token, max_age=INVITATION_DAYS * 86400
+        )
+    except tokens.TokenExpired:
+        raise AccountError(_("This invitation has expired. Ask your team for a new one.")) from None
+    except tokens.TokenInvalid:
+        raise AccountError(_("This invitation link is not valid.")) from None
+    invitation = session.scalar(select(Invitation).where(Invitation.public_id == public_id))
+    if invitation is None:
+        raise AccountError(_("This invitation link is not valid."))
+    if invitation.used_at is not None:
+        raise AccountError(
+            _("This invitation has already been used. Sign in, or ask your team for a new one.")
+        )
+    if invitation.expires_at <= utcnow():
+        raise AccountError(_("This invitation has expired. Ask your team for a new one."))
+    return invitation
+
+
+def accept_invitation(token: str, password: str) -> User:
+    """Create (or complete) the patient's account from an invitation; usable once."""
+    invitation = load_invitation(token)
+    check_password_policy(password)
+    patient = invitation.patient
+    user = patient.user
+    if user is None:
+        if find_user(invitation.email) is not None:
+            raise AccountError(_("An account already exists with this email address."))
+        user = User(
+            email=invitation.email,
+            role=Role.PATIENT,
+            display_name=patient.full_name,
+            session_version=1,
+        )
+        patient.user = user
+        session.add(user)
+    set_password(user, password)
+    invitation.used_at = utcnow()
+    session.flush()
+    audit.record("auth:invitation:accepted", actor=user, patient_id=patient.id)
+    return user
+
+
+# Password reset ----------------------------------------------------------------------
+
+
+def _password_fingerprint(user: User) -> int:
+    # Changes when the password changes, which makes a used reset link stale.
+    digest = hashlib.sha256((user.password_hash or "").encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the account exists; behave the same either way."""
+    user = find_user(email)
+    if user is None or not user.is_active:
+        audit.record("auth:reset:requested", outcome="unknown")
+        return
+    token = tokens.sign(tokens.Purpose.PASSWORD_RESET, user.public_id, _password_fingerprint(user))
+    link = external_url("auth.reset_password", token=token)
+    send_mail(
+        user.email,
+        _("Reset your Pathway password"),
+        _(
+            "Hello,\n\nSomeone asked to reset the password of this Pathway account. "
+            "If it was you, choose a new password here (valid %(hours)d hours, once):\n%(link)s\n\n"
+            "If it was not you, ignore this message: your password has not changed.\n",
+            hours=RESET_HOURS,
+            link=link,
+        ),
+    )
+    audit.record("auth:reset:requested", actor=user, outcome="sent")
+
+
+def load_reset_user(token: str) -> User:
+    try:
+        public_id, fingerprint = tokens.unsign(
+            tokens.Purpose.PASSWORD_RESET, token, max_age=RESET_HOURS * 3600
+        )
+    except tokens.TokenExpired:
+        raise AccountError(_("This reset link has expired. Ask for a new one.")) from None
+    except tokens.TokenInvalid:
+        raise AccountError(_("This reset link is not valid.")) from None
+    user = session.scalar(select(User).where(User.public_id == public_id))
+    if user is None or not user.is_active or fingerprint != _password_fingerprint(user):
+        raise AccountError(_("This reset link has already been used or is no longer valid."))
+    return user
+
+
+def reset_password(token: str, password: str) -> User:
+    user = load_reset_user(token)
+    set_password(user, password)
+    audit.record("auth:password:reset", actor=user)
+    return user
+
+
+def external_url(endpoint: str, **values: str) -> str:
+    """An absolute URL on PUBLIC_BASE_URL (never the request's Host header)."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)

@@ -1,0 +1,1 @@
+"""Sign-in, sign-out, invitations, password reset."""

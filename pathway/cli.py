@@ -1,0 +1,64 @@
+"""Command-line tools: flask --app wsgi create-user | demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from pathway import accounts
+from pathway.db import session
+from pathway.models import Role
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(migrate_command)
+
+
+@click.command("create-user")
+@click.option("--role", type=click.Choice(["admin", "educator"]), required=True)
+@click.option("--email", required=True)
+@click.option("--name", "display_name", default="", help="Name shown to colleagues.")
+@click.password_option(help="At least 12 characters.")
+def create_user_command(role: str, email: str, display_name: str, password: str) -> None:
+    """Create a staff account (admin or educator)."""
+    with current_app.test_request_context():
+        try:
+            user = accounts.create_user(email, password, Role(role), display_name)
+        except accounts.AccountError as error:
+            session.rollback()
+            raise click.ClickException(str(error)) from None
+        session.commit()
+    click.echo(f"Created {user.role.value} {user.email}")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load the demo data when absent, then print the demo logins and links."""
+    from pathway.demo import DEMO_PASSWORD, EDUCATOR_EMAIL, PATIENT_EMAIL, load_demo
+
+    with current_app.test_request_context():
+        result = load_demo()
+        session.commit()
+        links = demo_links()
+    click.echo("Demo data " + ("loaded." if result.created else "already present."))
+    click.echo(f"Educator login: {EDUCATOR_EMAIL} / {DEMO_PASSWORD}")
+    click.echo(f"Patient login: {PATIENT_EMAIL} / {DEMO_PASSWORD}")
+    for label, url in links.items():
+        click.echo(f"{label}: {url}")
+
+
+def demo_links() -> dict[str, str]:
+    """The demo's shared links, for the README's walkthrough (filled in by the sharing features)."""
+    return {}
+
+
+@click.command("migrate")
+@click.option("--revision", default="head", show_default=True)
+def migrate_command(revision: str) -> None:
+    """Apply the database migrations (upgrade to the given revision)."""
+    from pathway.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo("Database schema up to date.")

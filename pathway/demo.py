@@ -1,0 +1,199 @@
+"""Demo data: one programme, an educator, a patient living with a rare disease.
+
+Idempotent: running it again changes nothing once the demo patient exists.
+Demo-only credentials; never load this into a production database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from pathway import accounts
+from pathway.db import session, utcnow
+from pathway.models import (
+    Allergy,
+    AttendanceStatus,
+    CareRole,
+    CareTeamMember,
+    Competency,
+    Condition,
+    EmergencyContact,
+    EmergencyProtocol,
+    Enrollment,
+    Medication,
+    Objective,
+    Patient,
+    Programme,
+    Role,
+    SectionUpdate,
+    User,
+    Workshop,
+    WorkshopAttendance,
+)
+from pathway.sharing.sections import Section
+
+DEMO_PASSWORD = "pathway-demo-2026"
+EDUCATOR_EMAIL = "educatrice@demo.pathway"
+PATIENT_EMAIL = "patient@demo.pathway"
+
+
+@dataclass
+class DemoResult:
+    created: bool
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def load_demo() -> DemoResult:
+    """Create the demo data if absent; return whether it was created."""
+    existing = session.scalar(select(User).where(User.email == PATIENT_EMAIL))
+    if existing is not None:
+        return DemoResult(created=False)
+
+    educator = User(
+        email=EDUCATOR_EMAIL,
+        password_hash=accounts.hash_password(DEMO_PASSWORD),
+        role=Role.EDUCATOR,
+        display_name="Claire Dubois, IDE d'éducation",
+    )
+    programme = Programme(
+        name="Vivre avec une insuffisance surrénalienne",
+        hospital="CHU d'Angers",
+        service="Service d'endocrinologie, diabétologie et nutrition",
+        address="4 rue Larrey, 49933 Angers Cedex 9",
+        coordinator_name="Dr Hélène Moreau",
+        coordinator_phone="02 41 35 00 00",
+        coordinator_email="etp.endocrino@chu-angers.example",
+        educators=[educator],
+    )
+    workshops = [
+        Workshop(title="Comprendre ma maladie et mon traitement", description="Atelier collectif, 2 h."),
+        Workshop(title="Adapter mon traitement en situation de stress", description="Atelier collectif, 2 h."),
+        Workshop(title="Réaliser l'injection d'hydrocortisone", description="Atelier pratique, 1 h 30."),
+        Workshop(title="Voyager et partir en vacances sereinement", description="Atelier collectif, 1 h 30."),
+    ]
+    programme.workshops = workshops
+
+    user = User(
+        email=PATIENT_EMAIL,
+        password_hash=accounts.hash_password(DEMO_PASSWORD),
+        role=Role.PATIENT,
+        display_name="Camille Lefèvre",
+    )
+    patient = Patient(
+        user=user,
+        first_name="Camille",
+        last_name="Lefèvre",
+        birth_date=dt.date(1988, 4, 12),
+        phone="06 12 34 56 78",
+        life_context=(
+            "Je travaille comme professeure des écoles. En cas de fièvre ou de vomissements, "
+            "je double ma dose d'hydrocortisone comme on me l'a appris. J'ai parfois du mal "
+            "à oser le dire aux urgences : merci de m'écouter."
+        ),
+    )
+    patient.conditions = [
+        Condition(
+            label="Insuffisance surrénalienne primaire (maladie d'Addison)",
+            is_rare=True,
+            orphacode="85138",
+            emergency_guideline_url="https://www.orpha.net/fr/disease/detail/85138",
+        ),
+        Condition(label="Hypothyroïdie (thyroïdite de Hashimoto)"),
+    ]
+    patient.medications = [
+        Medication(
+            name="Hydrocortisone 10 mg",
+            dosage="20 mg le matin, 10 mg à midi",
+            instructions="Doubler ou tripler la dose en cas de fièvre ou de stress important.",
+            is_critical=True,
+        ),
+        Medication(name="Fludrocortisone 50 µg", dosage="1 comprimé le matin", is_critical=True),
+        Medication(name="Lévothyroxine 75 µg", dosage="1 comprimé le matin à jeun"),
+        Medication(
+            name="Hydrocortisone injectable 100 mg (kit d'urgence)",
+            dosage="100 mg IM ou SC",
+            instructions="En cas de vomissements, de malaise ou de choc.",
+            is_critical=True,
+        ),
+    ]
+    patient.allergies = [
+        Allergy(substance="Pénicillines", reaction="Urticaire généralisée, œdème", is_severe=True),
+        Allergy(substance="Lactose", reaction="Troubles digestifs", is_intolerance=True),
+    ]
+    patient.emergency_protocol = EmergencyProtocol(
+        situations=(
+            "Insuffisance surrénalienne aiguë : fatigue extrême, vomissements, douleurs "
+            "abdominales, hypotension, confusion."
+        ),
+        what_to_do=(
+            "Injecter 100 mg d'hydrocortisone IM ou SC sans attendre, puis appeler le 15. "
+            "Perfusion de sérum salé isotonique et hydrocortisone IV à l'hôpital."
+        ),
+        critical_action="Hydrocortisone 100 mg IM immédiatement",
+        what_to_avoid=(
+            "Ne jamais arrêter l'hydrocortisone. Éviter l'étomidate pour l'induction. "
+            "Pénicillines contre-indiquées (allergie)."
+        ),
+        reference_centre="Centre de référence des maladies rares de la surrénale (CRMR), CHU d'Angers",
+        reference_centre_phone="02 41 35 36 37",
+    )
+    patient.emergency_contacts = [
+        EmergencyContact(name="Julien Lefèvre", relationship_label="Conjoint", phone="06 98 76 54 32"),
+    ]
+    patient.care_team = [
+        CareTeamMember(
+            role=CareRole.GP,
+            name="Dr Paul Martin",
+            organisation="Cabinet médical de Trélazé",
+            phone="02 41 00 00 01",
+            email="paul.martin@cabinet-trelaze.example",
+            secure_email="paul.martin@medecin.mssante.fr",
+        ),
+        CareTeamMember(
+            role=CareRole.PHARMACIST,
+            name="Pharmacie du Centre",
+            organisation="Trélazé",
+            phone="02 41 00 00 02",
+        ),
+    ]
+    enrollment = Enrollment(
+        patient=patient,
+        programme=programme,
+        started_on=utcnow().date() - dt.timedelta(days=30),
+        bep_synthesis=(
+            "Mme Lefèvre, 38 ans, vit avec une insuffisance surrénalienne primaire "
+            "diagnostiquée en 2021 après une hospitalisation pour décompensation. "
+            "Elle connaît bien son traitement quotidien mais redoute les situations "
+            "d'urgence et n'a jamais réalisé d'injection d'hydrocortisone. "
+            "Elle souhaite pouvoir voyager avec sa famille et se sentir en sécurité "
+            "à l'école où elle travaille."
+        ),
+        gp_topics="L'adaptation des doses lors des épisodes infectieux de l'hiver.",
+    )
+    enrollment.objectives = [
+        Objective(text="Savoir adapter les doses d'hydrocortisone en cas de fièvre", is_treatment_related=True),
+        Objective(text="Réaliser seule l'injection d'hydrocortisone d'urgence", is_treatment_related=True),
+        Objective(text="Préparer un voyage à l'étranger en toute sécurité"),
+    ]
+    enrollment.attendances = [
+        WorkshopAttendance(workshop=workshops[0], status=AttendanceStatus.ATTENDED,
+                           scheduled_on=utcnow().date() - dt.timedelta(days=21)),
+        WorkshopAttendance(workshop=workshops[1], status=AttendanceStatus.ATTENDED,
+                           scheduled_on=utcnow().date() - dt.timedelta(days=7)),
+        WorkshopAttendance(workshop=workshops[2], status=AttendanceStatus.PLANNED,
+                           scheduled_on=utcnow().date() + dt.timedelta(days=7)),
+        WorkshopAttendance(workshop=workshops[3], status=AttendanceStatus.PLANNED,
+                           scheduled_on=utcnow().date() + dt.timedelta(days=21)),
+    ]
+    enrollment.competencies = [
+        Competency(text="Explique avec ses mots le rôle du cortisol et les signes d'alerte"),
+    ]
+    session.add_all([educator, programme, user, patient, enrollment])
+    session.flush()
+    for section in Section:
+        session.add(SectionUpdate(patient_id=patient.id, section=section.value, updated_by="Camille Lefèvre"))
+    session.flush()
+    return DemoResult(created=True)

@@ -1,0 +1,68 @@
+"""Typed SQLAlchemy models, one module per domain area.
+
+Importing this package registers every table on Base.metadata (Alembic needs that).
+"""
+
+from pathway.models.accounts import Invitation, Role, User
+from pathway.models.audit import AuditEvent
+from pathway.models.exchanges import Contribution, ContributionStatus, Message, Notification
+from pathway.models.letters import Letter, LetterDispatch, LetterKind
+from pathway.models.patients import (
+    Allergy,
+    CareRole,
+    CareTeamMember,
+    Condition,
+    EmergencyContact,
+    EmergencyProtocol,
+    Medication,
+    Patient,
+    SectionUpdate,
+)
+from pathway.models.programmes import (
+    AttendanceStatus,
+    Competency,
+    Consent,
+    Enrollment,
+    Objective,
+    ObjectiveStatus,
+    Programme,
+    Workshop,
+    WorkshopAttendance,
+)
+from pathway.models.shares import AccessEvent, Share, ShareArtifact, ShareKind
+
+__all__ = [
+    "AccessEvent",
+    "Allergy",
+    "AttendanceStatus",
+    "AuditEvent",
+    "CareRole",
+    "CareTeamMember",
+    "Competency",
+    "Condition",
+    "Consent",
+    "Contribution",
+    "ContributionStatus",
+    "EmergencyContact",
+    "EmergencyProtocol",
+    "Enrollment",
+    "Invitation",
+    "Letter",
+    "LetterDispatch",
+    "LetterKind",
+    "Medication",
+    "Message",
+    "Notification",
+    "Objective",
+    "ObjectiveStatus",
+    "Patient",
+    "Programme",
+    "Role",
+    "SectionUpdate",
+    "Share",
+    "ShareArtifact",
+    "ShareKind",
+    "User",
+    "Workshop",
+    "WorkshopAttendance",
+]

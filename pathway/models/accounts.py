@@ -1,0 +1,81 @@
+"""Accounts: users and the invitations that let a patient choose a password."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pathway.db import Base, created_at, intpk, new_public_id
+
+if TYPE_CHECKING:
+    from pathway.models.patients import Patient
+    from pathway.models.programmes import Programme
+
+
+class Role(enum.StrEnum):
+    PATIENT = "patient"
+    EDUCATOR = "educator"
+    ADMIN = "admin"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    # Random identifier used in signed links (password reset); never the integer key.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[Role]
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    locale: Mapped[str] = mapped_column(String(5), default="fr")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Part of the session identifier: bumping it signs out every existing session.
+    session_version: Mapped[int] = mapped_column(default=1)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[created_at]
+
+    patient: Mapped[Patient | None] = relationship(back_populates="user")
+    programmes: Mapped[list[Programme]] = relationship(
+        secondary="programme_members", back_populates="educators"
+    )
+
+    # Flask-Login protocol. get_id carries the session version, so a cookie copied
+    # before a logout-everywhere, a password change or a deactivation stops working.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.EDUCATOR, Role.ADMIN)
+
+
+class Invitation(Base):
+    """A single-use invitation for a patient to create their account."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[intpk]
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    email: Mapped[str] = mapped_column(String(254))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[created_at]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    patient: Mapped[Patient] = relationship(back_populates="invitations")

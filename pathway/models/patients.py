@@ -1,0 +1,189 @@
+"""The patient and the sections of their personal summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pathway.db import Base, created_at, intpk, utcnow
+
+if TYPE_CHECKING:
+    from pathway.models.accounts import Invitation, User
+    from pathway.models.programmes import Enrollment
+    from pathway.models.shares import Share
+
+_owned = {"cascade": "all, delete-orphan", "passive_deletes": True}
+
+
+class Patient(Base):
+    """The person a summary is about; owns every section and share."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    birth_date: Mapped[dt.date | None]
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # "What I want my professionals to know", in the patient's own words.
+    life_context: Mapped[str] = mapped_column(Text, default="")
+    # Bumped on every edit of any section: an access event records which version was shown.
+    summary_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[created_at]
+
+    user: Mapped[User | None] = relationship(back_populates="patient")
+    conditions: Mapped[list[Condition]] = relationship(
+        back_populates="patient", order_by="Condition.id", **_owned
+    )
+    medications: Mapped[list[Medication]] = relationship(
+        back_populates="patient", order_by="Medication.id", **_owned
+    )
+    allergies: Mapped[list[Allergy]] = relationship(
+        back_populates="patient", order_by="Allergy.id", **_owned
+    )
+    emergency_protocol: Mapped[EmergencyProtocol | None] = relationship(
+        back_populates="patient", **_owned
+    )
+    emergency_contacts: Mapped[list[EmergencyContact]] = relationship(
+        back_populates="patient", order_by="EmergencyContact.id", **_owned
+    )
+    care_team: Mapped[list[CareTeamMember]] = relationship(
+        back_populates="patient", order_by="CareTeamMember.id", **_owned
+    )
+    section_updates: Mapped[list[SectionUpdate]] = relationship(back_populates="patient", **_owned)
+    enrollments: Mapped[list[Enrollment]] = relationship(
+        back_populates="patient", order_by="Enrollment.id", **_owned
+    )
+    shares: Mapped[list[Share]] = relationship(
+        back_populates="patient", order_by="Share.id", **_owned
+    )
+    invitations: Mapped[list[Invitation]] = relationship(back_populates="patient", **_owned)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def gp(self) -> CareTeamMember | None:
+        return next((m for m in self.care_team if m.role == CareRole.GP), None)
+
+
+class SectionUpdate(Base):
+    """When, and by whom, one section of one patient's summary was last changed."""
+
+    __tablename__ = "section_updates"
+    __table_args__ = (UniqueConstraint("patient_id", "section"),)
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    section: Mapped[str] = mapped_column(String(40))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(120))
+
+    patient: Mapped[Patient] = relationship(back_populates="section_updates")
+
+
+class Condition(Base):
+    __tablename__ = "conditions"
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    is_rare: Mapped[bool] = mapped_column(default=False)
+    orphacode: Mapped[str | None] = mapped_column(String(12))
+    # An https link to the Orphanet emergency guideline for this disease, when one exists.
+    emergency_guideline_url: Mapped[str | None] = mapped_column(String(300))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    patient: Mapped[Patient] = relationship(back_populates="conditions")
+
+
+class Medication(Base):
+    __tablename__ = "medications"
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dosage: Mapped[str] = mapped_column(String(200), default="")
+    instructions: Mapped[str] = mapped_column(String(500), default="")
+    # Critical treatments are printed on the emergency card.
+    is_critical: Mapped[bool] = mapped_column(default=False)
+
+    patient: Mapped[Patient] = relationship(back_populates="medications")
+
+
+class Allergy(Base):
+    __tablename__ = "allergies"
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    substance: Mapped[str] = mapped_column(String(200))
+    reaction: Mapped[str] = mapped_column(String(300), default="")
+    # An intolerance is not an allergy; responders treat them differently.
+    is_intolerance: Mapped[bool] = mapped_column(default=False)
+    is_severe: Mapped[bool] = mapped_column(default=False)
+
+    patient: Mapped[Patient] = relationship(back_populates="allergies")
+
+
+class EmergencyProtocol(Base):
+    """What to do in a crisis, as on the French rare-disease emergency card."""
+
+    __tablename__ = "emergency_protocols"
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), unique=True
+    )
+    situations: Mapped[str] = mapped_column(Text, default="")
+    what_to_do: Mapped[str] = mapped_column(Text, default="")
+    # The one line printed on the wallet card, e.g. "Hydrocortisone 100 mg IM".
+    critical_action: Mapped[str] = mapped_column(String(200), default="")
+    what_to_avoid: Mapped[str] = mapped_column(Text, default="")
+    reference_centre: Mapped[str] = mapped_column(String(200), default="")
+    reference_centre_phone: Mapped[str] = mapped_column(String(40), default="")
+
+    patient: Mapped[Patient] = relationship(back_populates="emergency_protocol")
+
+
+class EmergencyContact(Base):
+    __tablename__ = "emergency_contacts"
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    relationship_label: Mapped[str] = mapped_column(String(80), default="")
+    phone: Mapped[str] = mapped_column(String(40))
+
+    patient: Mapped[Patient] = relationship(back_populates="emergency_contacts")
+
+
+class CareRole(enum.StrEnum):
+    GP = "gp"
+    PHARMACIST = "pharmacist"
+    NURSE = "nurse"
+    SPECIALIST = "specialist"
+    OTHER = "other"
+
+
+class CareTeamMember(Base):
+    __tablename__ = "care_team_members"
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    role: Mapped[CareRole]
+    name: Mapped[str] = mapped_column(String(120))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    # MSSanté address: an ordinary email address on a dedicated server.
+    secure_email: Mapped[str] = mapped_column(String(254), default="")
+
+    patient: Mapped[Patient] = relationship(back_populates="care_team")

@@ -1,0 +1,183 @@
+"""ETP programmes, their workshops, and a patient's path through one (enrollment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pathway.db import Base, created_at, intpk, utcnow
+
+if TYPE_CHECKING:
+    from pathway.models.accounts import User
+    from pathway.models.exchanges import Contribution
+    from pathway.models.letters import Letter
+    from pathway.models.patients import Patient
+
+_owned = {"cascade": "all, delete-orphan", "passive_deletes": True}
+
+programme_members = Table(
+    "programme_members",
+    Base.metadata,
+    Column("programme_id", ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Programme(Base):
+    __tablename__ = "programmes"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(200))
+    hospital: Mapped[str] = mapped_column(String(200), default="")
+    service: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    coordinator_name: Mapped[str] = mapped_column(String(120), default="")
+    coordinator_phone: Mapped[str] = mapped_column(String(40), default="")
+    coordinator_email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[created_at]
+
+    educators: Mapped[list[User]] = relationship(
+        secondary=programme_members, back_populates="programmes"
+    )
+    workshops: Mapped[list[Workshop]] = relationship(
+        back_populates="programme", order_by="Workshop.id", **_owned
+    )
+    enrollments: Mapped[list[Enrollment]] = relationship(back_populates="programme", **_owned)
+
+
+class Workshop(Base):
+    __tablename__ = "workshops"
+
+    id: Mapped[intpk]
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_collective: Mapped[bool] = mapped_column(default=True)
+
+    programme: Mapped[Programme] = relationship(back_populates="workshops")
+
+
+class Enrollment(Base):
+    """A patient's path through one programme: BEP, objectives, workshops, evaluation."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("patient_id", "programme_id"),)
+
+    id: Mapped[intpk]
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    started_on: Mapped[dt.date | None]
+    ended_on: Mapped[dt.date | None]
+    # Synthèse du Bilan Éducatif Partagé: about ten lines at most.
+    bep_synthesis: Mapped[str] = mapped_column(Text, default="")
+    # What the patient wishes to discuss with their GP (end letter).
+    gp_topics: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[created_at]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Optimistic locking: a second educator saving a stale form gets a conflict.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    patient: Mapped[Patient] = relationship(back_populates="enrollments")
+    programme: Mapped[Programme] = relationship(back_populates="enrollments")
+    objectives: Mapped[list[Objective]] = relationship(
+        back_populates="enrollment", order_by="Objective.id", **_owned
+    )
+    attendances: Mapped[list[WorkshopAttendance]] = relationship(
+        back_populates="enrollment", order_by="WorkshopAttendance.id", **_owned
+    )
+    competencies: Mapped[list[Competency]] = relationship(
+        back_populates="enrollment", order_by="Competency.id", **_owned
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="enrollment", order_by="Consent.id", **_owned
+    )
+    letters: Mapped[list[Letter]] = relationship(
+        back_populates="enrollment", order_by="Letter.id", **_owned
+    )
+    contributions: Mapped[list[Contribution]] = relationship(back_populates="enrollment")
+
+
+class ObjectiveStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    ACHIEVED = "achieved"
+    TO_CONTINUE = "to_continue"
+
+
+class Objective(Base):
+    """A personalised objective elaborated with the patient (2 or 3 per enrollment)."""
+
+    __tablename__ = "objectives"
+
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(300))
+    status: Mapped[ObjectiveStatus] = mapped_column(default=ObjectiveStatus.IN_PROGRESS)
+    # Shown to the pharmacist preset.
+    is_treatment_related: Mapped[bool] = mapped_column(default=False)
+    # Who proposed it: the team, or a professional through a shared link.
+    proposed_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[created_at]
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="objectives")
+
+
+class AttendanceStatus(enum.StrEnum):
+    PLANNED = "planned"
+    ATTENDED = "attended"
+    MISSED = "missed"
+
+
+class WorkshopAttendance(Base):
+    __tablename__ = "workshop_attendances"
+    __table_args__ = (UniqueConstraint("enrollment_id", "workshop_id"),)
+
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    scheduled_on: Mapped[dt.date | None]
+    status: Mapped[AttendanceStatus] = mapped_column(default=AttendanceStatus.PLANNED)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="attendances")
+    workshop: Mapped[Workshop] = relationship()
+
+
+class Competency(Base):
+    """A competency acquired or developed, in one personalised line."""
+
+    __tablename__ = "competencies"
+
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(300))
+    is_acquired: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="competencies")
+
+
+class Consent(Base):
+    """The patient's agreement that their GP is informed. Rows are never deleted."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    given_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # "app" when the patient gave it in the app, "oral" when an educator recorded it.
+    method: Mapped[str] = mapped_column(String(10))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_by_name: Mapped[str] = mapped_column(String(120))
+    withdrawn_at: Mapped[dt.datetime | None]
+    withdrawn_by_name: Mapped[str | None] = mapped_column(String(120))
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="consents")
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None

@@ -1,0 +1,1 @@
+"""Sharing the summary: sections and audiences, share links, access log, recipient view."""

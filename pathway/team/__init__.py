@@ -1,0 +1,1 @@
+"""The hospital ETP team's pages: /team/…"""

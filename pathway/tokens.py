@@ -1,0 +1,76 @@
+"""Signed tokens, one serializer per purpose.
+
+A token's payload is readable by anyone who holds it, so it carries only an
+opaque random id and a version: {"id": ..., "v": ...}. The signature rejects
+forgeries without touching the database; the database then decides whether the
+thing the token points at still exists, is current, and is not revoked.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+
+class Purpose(enum.StrEnum):
+    SHARE = "pathway.share-link"
+    EMERGENCY = "pathway.emergency-card"
+    INVITATION = "pathway.invitation"
+    PASSWORD_RESET = "pathway.password-reset"
+
+
+# Purposes whose tokens also carry a signing time, checked against a maximum age.
+TIMED = {Purpose.INVITATION, Purpose.PASSWORD_RESET}
+
+
+class TokenInvalid(Exception):
+    """Forged, garbled, or minted for another purpose."""
+
+
+class TokenExpired(TokenInvalid):
+    """Genuine but older than the maximum age."""
+
+
+def _serializer(purpose: Purpose) -> URLSafeSerializer:
+    config = current_app.config
+    # itsdangerous tries every key and signs with the last one: newest last.
+    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+    cache: dict[tuple[Any, ...], URLSafeSerializer] = current_app.extensions.setdefault(
+        "pathway.serializers", {}
+    )
+    cache_key = (purpose, tuple(keys))
+    if cache_key not in cache:
+        cls = URLSafeTimedSerializer if purpose in TIMED else URLSafeSerializer
+        cache[cache_key] = cls(keys, salt=purpose.value)
+    return cache[cache_key]
+
+
+def sign(purpose: Purpose, public_id: str, version: int | None = None) -> str:
+    """Return a token for the object with this public id (and version)."""
+    payload: dict[str, Any] = {"id": public_id}
+    if version is not None:
+        payload["v"] = version
+    return _serializer(purpose).dumps(payload)
+
+
+def unsign(purpose: Purpose, token: str, max_age: int | None = None) -> tuple[str, int | None]:
+    """Return (public_id, version) from a token, or raise TokenInvalid / TokenExpired."""
+    serializer = _serializer(purpose)
+    try:
+        if isinstance(serializer, URLSafeTimedSerializer):
+            payload = serializer.loads(token, max_age=max_age)
+        else:
+            payload = serializer.loads(token)
+    except SignatureExpired:
+        raise TokenExpired from None
+    except (BadSignature, UnicodeError, ValueError):
+        raise TokenInvalid from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+        raise TokenInvalid
+    version = payload.get("v")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise TokenInvalid
+    return payload["id"], version
