@@ -71,11 +71,26 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from pathway.auth.routes import bp as auth_bp
+    from pathway.card.routes import bp as card_bp
+    from pathway.emergency.routes import bp as emergency_bp
     from pathway.patient.routes import bp as patient_bp
+    from pathway.programme.routes import bp as programme_bp
+    from pathway.shared.routes import bp as shared_bp
+    from pathway.shares.routes import bp as shares_bp
     from pathway.site.routes import bp as site_bp
     from pathway.team.routes import bp as team_bp
 
-    for blueprint in (site_bp, auth_bp, patient_bp, team_bp):
+    for blueprint in (
+        site_bp,
+        auth_bp,
+        patient_bp,
+        shares_bp,
+        card_bp,
+        programme_bp,
+        team_bp,
+        shared_bp,
+        emergency_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

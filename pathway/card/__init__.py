@@ -1,0 +1,1 @@
+"""The patient's emergency card: QR code, wallet card PDF, lock-screen image."""

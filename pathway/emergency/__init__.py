@@ -1,0 +1,1 @@
+"""The emergency view, opened by scanning the QR wallet card (no account)."""

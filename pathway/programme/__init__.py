@@ -1,0 +1,1 @@
+"""The patient's side of their ETP programme: progress, consent, letters."""

@@ -1,0 +1,1 @@
+"""Recipient view of a share, opened from its signed link (no account)."""

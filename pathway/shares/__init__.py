@@ -1,0 +1,1 @@
+"""The patient's shares: create, preview, revoke, rotate, access log."""
