@@ -3,7 +3,7 @@
 Importing this package registers every table on Base.metadata (Alembic needs that).
 """
 
-from pathway.models.accounts import Invitation, Role, User
+from pathway.models.accounts import Invitation, RecoveryCode, Role, User
 from pathway.models.audit import AuditEvent
 from pathway.models.exchanges import Contribution, ContributionStatus, Message, Notification
 from pathway.models.letters import Letter, LetterDispatch, LetterKind
@@ -57,6 +57,7 @@ __all__ = [
     "ObjectiveStatus",
     "Patient",
     "Programme",
+    "RecoveryCode",
     "Role",
     "SectionUpdate",
     "Share",

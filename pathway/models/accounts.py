@@ -39,6 +39,10 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor sign-in is on once the first code has been confirmed.
+    totp_enabled_at: Mapped[dt.datetime | None]
+    # The last accepted time step: a code seen once cannot be replayed.
+    totp_last_step: Mapped[int | None]
     created_at: Mapped[created_at]
 
     patient: Mapped[Patient | None] = relationship(back_populates="user")
@@ -79,3 +83,15 @@ class Invitation(Base):
     used_at: Mapped[dt.datetime | None]
 
     patient: Mapped[Patient] = relationship(back_populates="invitations")
+
+
+class RecoveryCode(Base):
+    """A single-use two-factor recovery code, stored only as a hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[created_at]
+    used_at: Mapped[dt.datetime | None]
