@@ -1,0 +1,1 @@
+"""Documents for the emergency card: QR codes, the printable wallet card, the lock-screen image."""

@@ -1,0 +1,50 @@
+"""The access log: one AccessEvent per opening of a share, shown to the patient."""
+
+from __future__ import annotations
+
+from pathway.db import session
+from pathway.models import AccessEvent, Share
+
+MAX_VIEWER = 120
+
+
+def coarse_client(user_agent: str) -> str:
+    """Reduce a user agent to "phone · Chrome": enough for the patient, nothing identifying."""
+    agent = user_agent.lower()
+    device = "phone" if any(word in agent for word in ("mobile", "android", "iphone")) else "computer"
+    if "tablet" in agent or "ipad" in agent:
+        device = "tablet"
+    for marker, name in (
+        ("edg/", "Edge"),
+        ("firefox/", "Firefox"),
+        ("samsungbrowser/", "Samsung Internet"),
+        ("chrome/", "Chrome"),
+        ("chromium/", "Chrome"),
+        ("safari/", "Safari"),
+    ):
+        if marker in agent:
+            return f"{device} · {name}"
+    return device if user_agent else ""
+
+
+def record_access(
+    share: Share,
+    sections: list[str],
+    *,
+    summary_version: int,
+    user_agent: str = "",
+    viewer: str = "",
+    outcome: str = "shown",
+) -> AccessEvent:
+    """Record one opening (or refused opening) of a share in the current transaction."""
+    event = AccessEvent(
+        share_id=share.id,
+        outcome=outcome,
+        audience=share.audience.value,
+        sections=list(sections),
+        summary_version=summary_version,
+        client=coarse_client(user_agent)[:80],
+        viewer=viewer.strip()[:MAX_VIEWER],
+    )
+    session.add(event)
+    return event

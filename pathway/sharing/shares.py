@@ -1,0 +1,276 @@
+"""Shares: one recipient's window on the summary, reached through a signed link.
+
+The token proves the link was minted here (no database query for forgeries); the
+database then decides, on every request, whether the share still exists, is current,
+not revoked, not expired and not locked. Nothing about a share is cached in process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from pathway import audit, tokens
+from pathway.accounts import external_url
+from pathway.db import session, utcnow
+from pathway.models import Notification, Patient, Share, ShareKind, User
+from pathway.sharing.sections import REPLYING_AUDIENCES, Audience, Section
+
+MAX_PASSCODE_ATTEMPTS = 5
+PASSCODE_LENGTHS = (4, 64)
+LABEL_MAX = 120
+
+
+class Expiry(enum.StrEnum):
+    DAY = "24h"
+    WEEK = "7d"
+    MONTH = "30d"
+    QUARTER = "90d"
+    NEVER = "none"
+
+    @property
+    def delta(self) -> dt.timedelta | None:
+        return EXPIRY_DELTAS[self]
+
+    @property
+    def label(self) -> str:
+        return str(EXPIRY_LABELS[self])
+
+
+EXPIRY_DELTAS = {
+    Expiry.DAY: dt.timedelta(hours=24),
+    Expiry.WEEK: dt.timedelta(days=7),
+    Expiry.MONTH: dt.timedelta(days=30),
+    Expiry.QUARTER: dt.timedelta(days=90),
+    Expiry.NEVER: None,
+}
+EXPIRY_LABELS = {
+    Expiry.DAY: _l("24 hours"),
+    Expiry.WEEK: _l("7 days"),
+    Expiry.MONTH: _l("30 days"),
+    Expiry.QUARTER: _l("90 days"),
+    Expiry.NEVER: _l("No expiry"),
+}
+# Professionals get 30 days by default; the emergency card does not expire by default.
+DEFAULT_EXPIRY = Expiry.MONTH
+
+_hasher = PasswordHasher()
+
+
+class ShareError(Exception):
+    """The share request breaks a rule; the message is translated and names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class LinkInvalid(Exception):
+    """Forged, garbled, for another purpose, or pointing at nothing: answer 404."""
+
+
+class LinkGone(Exception):
+    """A genuine link that no longer opens: answer 410 with the reason."""
+
+    def __init__(self, reason: str, share: Share) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "revoked", "expired", "rotated" or "locked"
+        self.share = share
+
+
+def _purpose(kind: ShareKind) -> tokens.Purpose:
+    return tokens.Purpose.EMERGENCY if kind == ShareKind.EMERGENCY else tokens.Purpose.SHARE
+
+
+def share_token(share: Share) -> str:
+    """The signed token of the share's current version: {"id": public id, "v": version}."""
+    return tokens.sign(_purpose(share.kind), share.public_id, share.token_version)
+
+
+def share_url(share: Share) -> str:
+    """The absolute link, on PUBLIC_BASE_URL: /s/<token>, or /e/<token> for the emergency card."""
+    endpoint = "emergency.view" if share.kind == ShareKind.EMERGENCY else "shared.view"
+    return external_url(endpoint, token=share_token(share))
+
+
+def create_share(
+    patient: Patient,
+    *,
+    audience: Audience,
+    label: str,
+    sections: tuple[Section, ...],
+    expiry: Expiry = DEFAULT_EXPIRY,
+    passcode: str | None = None,
+    allow_replies: bool = False,
+    kind: ShareKind = ShareKind.LINK,
+    actor: User | None = None,
+) -> Share:
+    """Create a share after checking every rule (raises ShareError naming the field)."""
+    label = label.strip()
+    if not label:
+        raise ShareError("label", str(_l("Say who this link is for.")))
+    if len(label) > LABEL_MAX:
+        raise ShareError("label", str(_l("The recipient's name is too long (120 characters at most).")))
+    if not sections:
+        raise ShareError("sections", str(_l("Choose at least one section to share.")))
+    if passcode:
+        low, high = PASSCODE_LENGTHS
+        if not low <= len(passcode) <= high:
+            raise ShareError(
+                "passcode", str(_l("The passcode must have between 4 and 64 characters."))
+            )
+    if allow_replies and audience not in REPLYING_AUDIENCES:
+        raise ShareError("allow_replies", str(_l("Replies are possible only for a GP, a pharmacist or a nurse.")))
+    delta = expiry.delta
+    share = Share(
+        patient=patient,
+        kind=kind,
+        audience=audience,
+        label=label,
+        sections=[section.value for section in sections],
+        expires_at=utcnow() + delta if delta is not None else None,
+        passcode_hash=_hasher.hash(passcode) if passcode else None,
+        passcode_attempts_left=MAX_PASSCODE_ATTEMPTS,
+        allow_replies=allow_replies,
+        token_version=1,
+    )
+    session.add(share)
+    session.flush()
+    audit.record(
+        "share:link:created", actor=actor, patient_id=patient.id, share=share.public_id,
+        audience=audience.value, kind=kind.value,
+    )
+    return share
+
+
+def revoke_share(share: Share, actor: User | None = None) -> None:
+    """Revoke at once: the very next request on any worker answers 410."""
+    if share.revoked_at is None:
+        share.revoked_at = utcnow()
+        audit.record("share:link:revoked", actor=actor, patient_id=share.patient_id, share=share.public_id)
+
+
+def rotate_share(share: Share, actor: User | None = None) -> None:
+    """Mint a new token version: the previous link (and its QR code) answers 410."""
+    share.token_version += 1
+    audit.record(
+        "share:link:rotated", actor=actor, patient_id=share.patient_id, share=share.public_id,
+        version=share.token_version,
+    )
+
+
+def is_active(share: Share, now: dt.datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        share.revoked_at is None
+        and share.locked_at is None
+        and (share.expires_at is None or share.expires_at > now)
+    )
+
+
+def patient_share(patient: Patient, public_id: str) -> Share:
+    """The access helper: the patient's own share with this public id, else 404."""
+    share = session.scalar(
+        select(Share).where(Share.public_id == public_id, Share.patient_id == patient.id)
+    )
+    if share is None:
+        abort(404)
+    return share
+
+
+def active_gp_share(patient: Patient) -> Share | None:
+    """The patient's most recent active share for their GP, if any."""
+    candidates = session.scalars(
+        select(Share)
+        .where(
+            Share.patient_id == patient.id,
+            Share.audience == Audience.GP,
+            Share.kind == ShareKind.LINK,
+            Share.revoked_at.is_(None),
+        )
+        .order_by(Share.created_at.desc(), Share.id.desc())
+    )
+    return next((share for share in candidates if is_active(share)), None)
+
+
+def resolve(token: str, kind: ShareKind) -> Share:
+    """Return the share a token opens, in the order: signature, existence, version,
+    revocation, expiry, lock. Raises LinkInvalid (404) or LinkGone (410)."""
+    try:
+        public_id, version = tokens.unsign(_purpose(kind), token)
+    except tokens.TokenInvalid:
+        raise LinkInvalid from None
+    if version is None:
+        raise LinkInvalid
+    share = session.scalar(select(Share).where(Share.public_id == public_id, Share.kind == kind))
+    if share is None:
+        raise LinkInvalid
+    if version != share.token_version:
+        raise LinkGone("rotated", share)
+    if share.revoked_at is not None:
+        raise LinkGone("revoked", share)
+    if share.expires_at is not None and share.expires_at <= utcnow():
+        raise LinkGone("expired", share)
+    if share.locked_at is not None:
+        raise LinkGone("locked", share)
+    return share
+
+
+def check_passcode(share: Share, passcode: str) -> bool:
+    """Check a passcode against the share's lifetime budget of wrong attempts.
+
+    An attempt is reserved with one atomic UPDATE … RETURNING before comparing, so
+    parallel guesses on several workers can never evaluate more than the budget;
+    a right passcode gives its attempt back. At zero the share locks.
+    """
+    if share.passcode_hash is None:
+        return True
+    left = session.execute(
+        update(Share)
+        .where(Share.id == share.id, Share.passcode_attempts_left > 0, Share.locked_at.is_(None))
+        .values(passcode_attempts_left=Share.passcode_attempts_left - 1)
+        .returning(Share.passcode_attempts_left)
+    ).scalar_one_or_none()
+    if left is None:
+        _lock(share)
+        return False
+    try:
+        matches = _hasher.verify(share.passcode_hash, passcode)
+    except (VerificationError, InvalidHashError):
+        matches = False
+    if matches:
+        session.execute(
+            update(Share)
+            .where(Share.id == share.id)
+            .values(passcode_attempts_left=Share.passcode_attempts_left + 1)
+        )
+        session.refresh(share)
+        return True
+    session.refresh(share)
+    audit.record("share:passcode:failed", patient_id=share.patient_id, share=share.public_id, count=left)
+    if left == 0:
+        _lock(share)
+    return False
+
+
+def _lock(share: Share) -> None:
+    if share.locked_at is not None:
+        return
+    share.locked_at = utcnow()
+    audit.record("share:passcode:locked", patient_id=share.patient_id, share=share.public_id)
+    user_id = share.patient.user_id
+    if user_id is not None:
+        session.add(
+            Notification(
+                user_id=user_id,
+                kind="share_locked",
+                params={"label": share.label},
+                link=f"/shares/{share.public_id}",
+            )
+        )
