@@ -120,4 +120,8 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "MAIL_FROM": env.get("MAIL_FROM", "Pathway <no-reply@pathway.invalid>"),
         "OUTBOX_DIR": str(instance_path / "outbox"),
         "RETENTION_DAYS": _int(env.get("RETENTION_DAYS", "365"), "RETENTION_DAYS"),
+        # Educators and admins see many patients: a TOTP code at sign-in (off for the local demo).
+        "STAFF_2FA_REQUIRED": _bool(
+            env.get("STAFF_2FA_REQUIRED", "false" if development else "true"), "STAFF_2FA_REQUIRED"
+        ),
     }

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
@@ -27,4 +27,20 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
         validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)],
+    )
+
+
+class TwoFactorForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],
+        description=_l("The 6-digit code shown by your authenticator app, or one of your recovery codes."),
+    )
+
+
+class EnrolTwoFactorForm(FlaskForm):
+    code = StringField(
+        _l("Code shown by the app"),
+        validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],
+        description=_l("6 digits, to check that the app is set up."),
     )

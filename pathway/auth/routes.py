@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import datetime as dt
+import time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from pathway import accounts
-from pathway.auth.forms import ChoosePasswordForm, ForgotPasswordForm, SignInForm
-from pathway.auth.sessions import start_session
-from pathway.db import session
+from pathway import accounts, audit
+from pathway.auth import twofactor
+from pathway.auth.forms import (
+    ChoosePasswordForm,
+    EnrolTwoFactorForm,
+    ForgotPasswordForm,
+    SignInForm,
+    TwoFactorForm,
+)
+from pathway.auth.sessions import role_required, start_session
+from pathway.db import session, utcnow
 from pathway.extensions import limiter
+from pathway.models import Role, User
 from pathway.site.navigation import home_for, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -32,9 +44,16 @@ def login() -> Response | str:
         result = accounts.authenticate(form.email.data or "", form.password.data or "")
         session.commit()
         if result.user is not None:
+            target = safe_next(request.args.get("next"))
+            if twofactor.needs_second_step(result.user):
+                # The password alone does not sign staff in: the code step comes first.
+                _begin_second_step(result.user, target)
+                if twofactor.is_enabled(result.user):
+                    return redirect(url_for("auth.two_factor"))
+                return redirect(url_for("auth.two_factor_setup"))
             login_user(result.user)
             start_session()
-            return redirect(safe_next(request.args.get("next")) or home_for(result.user))
+            return redirect(target or home_for(result.user))
         # One message whether the email exists or not: no account enumeration.
         flash(_("Email address or password incorrect."), "error")
     form.password.data = ""
@@ -112,3 +131,167 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
     return render_template("auth/reset.html", form=form)
 
 
+# Two-factor sign-in ------------------------------------------------------------------
+
+PENDING_KEY = "pending_2fa"
+SETUP_KEY = "totp_setup_secret"
+PENDING_SECONDS = 300
+
+
+def _begin_second_step(user: User, target: str | None) -> None:
+    cookie_session.pop(SETUP_KEY, None)
+    cookie_session[PENDING_KEY] = {
+        "user": user.id,
+        "version": user.session_version,
+        "at": int(time.time()),
+        "next": target or "",
+    }
+
+
+def _pending_user() -> User | None:
+    """The user who gave the right password but no code yet (for a few minutes only)."""
+    pending = cookie_session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    if int(time.time()) - int(pending.get("at", 0)) > PENDING_SECONDS:
+        cookie_session.pop(PENDING_KEY, None)
+        return None
+    user = session.get(User, int(pending.get("user", 0)))
+    if user is None or not user.is_active or user.session_version != pending.get("version"):
+        cookie_session.pop(PENDING_KEY, None)
+        return None
+    return user
+
+
+def _pending_key() -> str:
+    pending = cookie_session.get(PENDING_KEY)
+    user = pending.get("user") if isinstance(pending, dict) else None
+    return f"2fa:{user}"
+
+
+def _finish_sign_in(user: User) -> Response:
+    pending = cookie_session.pop(PENDING_KEY, {}) or {}
+    cookie_session.pop(SETUP_KEY, None)
+    login_user(user)
+    start_session()
+    return redirect(safe_next(pending.get("next")) or home_for(user))
+
+
+def _count_code_failure(user: User) -> None:
+    """A wrong code counts like a wrong password towards the progressive lockout."""
+    user.failed_logins += 1
+    if user.failed_logins >= accounts.LOCKOUT_THRESHOLD:
+        minutes = min(2 ** (user.failed_logins - accounts.LOCKOUT_THRESHOLD), 24 * 60)
+        user.locked_until = utcnow() + dt.timedelta(minutes=minutes)
+
+
+def _restart_sign_in() -> Response:
+    flash(_("Your sign-in has expired. Enter your email address and password again."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/two-factor", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("5 per minute", methods=["POST"], key_func=_pending_key)
+def two_factor() -> Response | str | tuple[str, int]:
+    user = _pending_user()
+    if user is None or not twofactor.is_enabled(user):
+        return _restart_sign_in()
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        if user.locked_until is not None and user.locked_until > utcnow():
+            cookie_session.pop(PENDING_KEY, None)
+            session.commit()
+            flash(_("Too many wrong codes. Wait a few minutes, then sign in again."), "error")
+            return redirect(url_for("auth.login"))
+        if twofactor.verify(user, form.code.data or ""):
+            user.failed_logins = 0
+            user.locked_until = None
+            session.commit()
+            return _finish_sign_in(user)
+        _count_code_failure(user)
+        session.commit()
+        form.code.errors = [_("This code is not valid. Check the time on your phone and try again.")]
+        form.code.data = ""
+        return render_template("auth/two_factor.html", form=form), 401
+    return render_template("auth/two_factor.html", form=form)
+
+
+def _enrolling_user() -> User | None:
+    """Signed-in staff turning two-factor on, or staff who must enrol before signing in."""
+    if current_user.is_authenticated:
+        return current_user if current_user.role in (Role.EDUCATOR, Role.ADMIN) else None  # type: ignore[return-value]
+    user = _pending_user()
+    if user is not None and not twofactor.is_enabled(user):
+        return user
+    return None
+
+
+@bp.route("/two-factor/setup", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def two_factor_setup() -> Response | str | tuple[str, int]:
+    user = _enrolling_user()
+    if user is None:
+        if current_user.is_authenticated:
+            abort(404)
+        return _restart_sign_in()
+    if twofactor.is_enabled(user):
+        return render_template(
+            "auth/two_factor_status.html",
+            remaining=twofactor.remaining_recovery_codes(user),
+            form=TwoFactorForm(),
+        )
+    # The new secret waits in the signed session cookie until a first code confirms it.
+    secret = cookie_session.get(SETUP_KEY)
+    if not isinstance(secret, str) or len(secret) != 32:
+        secret = twofactor.new_secret()
+        cookie_session[SETUP_KEY] = secret
+    form = EnrolTwoFactorForm()
+    status = 200
+    if form.validate_on_submit():
+        codes = twofactor.confirm_enrolment(user, secret, form.code.data or "")
+        session.commit()
+        if codes is not None:
+            cookie_session.pop(SETUP_KEY, None)
+            if not current_user.is_authenticated:
+                pending = cookie_session.pop(PENDING_KEY, {}) or {}
+                login_user(user)
+                start_session()
+                target = safe_next(pending.get("next")) or home_for(user)
+            else:
+                target = home_for(user)
+            return render_template("auth/recovery_codes.html", codes=codes, target=target)
+        form.code.errors = [_("This code is not valid. Check the time on your phone and try again.")]
+        status = 400
+    form.code.data = ""
+    uri = twofactor.provisioning_uri(user, secret)
+    return render_template(
+        "auth/two_factor_setup.html",
+        form=form,
+        qr=twofactor.qr_data_uri(uri),
+        secret=twofactor.grouped(secret),
+        required=twofactor.is_required(user),
+    ), status
+
+
+@bp.post("/two-factor/recovery-codes")
+@role_required(Role.EDUCATOR, Role.ADMIN)
+@limiter.limit("5 per minute")
+def new_recovery_codes() -> Response | str | tuple[str, int]:
+    """Replace the recovery codes, after a valid code proves the phone is at hand."""
+    user: User = current_user  # type: ignore[assignment]
+    form = TwoFactorForm()
+    if form.validate_on_submit() and twofactor.verify(user, form.code.data or ""):
+        codes = twofactor.replace_recovery_codes(user)
+        audit.record("auth:2fa:recovery-codes-replaced", actor=user)
+        session.commit()
+        return render_template("auth/recovery_codes.html", codes=codes, target=home_for(user))
+    session.commit()
+    if not form.code.errors:
+        form.code.errors = [_("This code is not valid. Check the time on your phone and try again.")]
+    form.code.data = ""
+    return render_template(
+        "auth/two_factor_status.html",
+        remaining=twofactor.remaining_recovery_codes(user),
+        form=form,
+    ), 400
