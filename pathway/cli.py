@@ -14,6 +14,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(migrate_command)
+    app.cli.add_command(purge_command)
 
 
 @click.command("create-user")
@@ -62,3 +63,24 @@ def migrate_command(revision: str) -> None:
 
     upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo("Database schema up to date.")
+
+
+@click.command("purge")
+@click.option("--days", type=int, default=None, help="Retention in days (default: RETENTION_DAYS).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def purge_command(days: int | None, dry_run: bool) -> None:
+    """Delete access and audit events older than the retention period (run it daily)."""
+    from pathway.retention import RetentionError, purge
+
+    with current_app.test_request_context():
+        try:
+            result = purge(days, dry_run=dry_run)
+        except RetentionError as error:
+            raise click.ClickException(str(error)) from None
+        if not dry_run:
+            session.commit()
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(
+        f"{verb} {result.access_events} access events and {result.audit_events} audit events "
+        f"older than {result.cutoff:%Y-%m-%d %H:%M} UTC."
+    )

@@ -1,0 +1,53 @@
+"""Retention: access and audit records are kept RETENTION_DAYS, then deleted (CNIL: 6 to 12 months)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from pathway import audit
+from pathway.db import session, utcnow
+from pathway.models import AccessEvent, AuditEvent
+
+MIN_DAYS = 30
+
+
+class RetentionError(Exception):
+    """The retention period is not acceptable."""
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    cutoff: dt.datetime
+    access_events: int
+    audit_events: int
+
+
+def cutoff_for(days: int, now: dt.datetime | None = None) -> dt.datetime:
+    if days < MIN_DAYS:
+        # A typo such as --days 0 must not wipe the trail of who consulted what.
+        raise RetentionError(f"the retention period must be at least {MIN_DAYS} days, not {days}")
+    return (now or utcnow()) - dt.timedelta(days=days)
+
+
+def purge(days: int | None = None, *, dry_run: bool = False, now: dt.datetime | None = None) -> PurgeResult:
+    """Delete access and audit events older than the retention period, in one transaction."""
+    cutoff = cutoff_for(days if days is not None else current_app.config["RETENTION_DAYS"], now)
+    if dry_run:
+        return PurgeResult(
+            cutoff,
+            session.scalar(select(func.count()).where(AccessEvent.occurred_at < cutoff)) or 0,
+            session.scalar(select(func.count()).where(AuditEvent.occurred_at < cutoff)) or 0,
+        )
+    access = session.execute(
+        delete(AccessEvent).where(AccessEvent.occurred_at < cutoff).execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    audited = session.execute(
+        delete(AuditEvent).where(AuditEvent.occurred_at < cutoff).execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    # The purge itself is a security event, recorded after the deletion so it is kept.
+    audit.record("retention:purged", count=access + audited, reason=f"before {cutoff:%Y-%m-%d}")
+    return PurgeResult(cutoff, access, audited)

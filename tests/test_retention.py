@@ -1,0 +1,64 @@
+"""The purge command deletes access and audit records older than the retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from pathway.db import utcnow
+from pathway.models import AccessEvent, AuditEvent, Share
+from pathway.sharing.sections import Audience
+from tests.factories import make_patient
+
+
+def seed(db, days_ago: list[int]) -> Share:  # type: ignore[no-untyped-def]
+    patient = make_patient("Alice")
+    share = Share(patient=patient, audience=Audience.GP, label="Dr GP", sections=["allergies"])
+    db.add(share)
+    db.flush()
+    now = utcnow()
+    for age in days_ago:
+        when = now - dt.timedelta(days=age)
+        db.add(AccessEvent(share_id=share.id, occurred_at=when, audience="gp", sections=[], summary_version=1))
+        db.add(AuditEvent(tag=f"test:age:{age}", occurred_at=when, patient_id=patient.id, details={}))
+    db.flush()
+    return share
+
+
+def ages(db, model) -> list[int]:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    return sorted((now - row.occurred_at).days for row in db.scalars(select(model)))
+
+
+def test_purge_deletes_only_rows_past_retention(app, db) -> None:
+    app.config["RETENTION_DAYS"] = 180
+    seed(db, [400, 181, 179, 10, 0])
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 2 access events and 2 audit events" in result.output
+    assert ages(db, AccessEvent) == [0, 10, 179]
+    tags = db.scalars(select(AuditEvent.tag)).all()
+    assert "test:age:400" not in tags and "test:age:181" not in tags
+    assert {"test:age:179", "test:age:10", "test:age:0", "retention:purged"} <= set(tags)
+    purge_event = db.scalar(select(AuditEvent).where(AuditEvent.tag == "retention:purged"))
+    assert purge_event.details["count"] == 4
+
+
+def test_purge_days_option_and_dry_run(app, db) -> None:
+    seed(db, [100, 50, 5])
+    dry = app.test_cli_runner().invoke(args=["purge", "--days", "30", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Would delete 2 access events and 2 audit events" in dry.output
+    assert db.scalar(select(func.count()).select_from(AccessEvent)) == 3
+    done = app.test_cli_runner().invoke(args=["purge", "--days", "60"])
+    assert "Deleted 1 access events" in done.output
+    assert ages(db, AccessEvent) == [5, 50]
+
+
+def test_purge_refuses_a_dangerously_short_period(app, db) -> None:
+    seed(db, [20, 1])
+    result = app.test_cli_runner().invoke(args=["purge", "--days", "0"])
+    assert result.exit_code != 0
+    assert "at least 30 days" in result.output
+    assert db.scalar(select(func.count()).select_from(AccessEvent)) == 2
