@@ -2,17 +2,41 @@
 
 import os
 
+from gunicorn.glogging import Logger
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
-timeout = 30
+# A request that takes longer than this is killed (PDFs render in a bounded child process).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then: WeasyPrint's resident memory grows slowly with each render.
-max_requests = 1000
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
 max_requests_jitter = 100
 accesslog = "-"
 errorlog = "-"
 # No %(r)s, %(U)s, %(q)s or %(f)s: the path holds the token of a shared link, and the
-# referrer may too. The endpoint (route name) is added by pathway as the X-Route header.
+# referrer may too. The route template (/s/<token>) comes from pathway's X-Route header.
 access_log_format = '%(h)s %(t)s "%(m)s %({x-route}o)s" %(s)s %(b)s %(L)ss'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No shared control socket in the home directory: several instances may run side by side.
+control_socket_disable = True
+# Bound what a client can send before the app sees it.
+limit_request_line = 4094
+limit_request_fields = 100
+
+
+class RedactingLogger(Logger):
+    """Gunicorn's own messages ("Error handling request /s/…") pass the token filter too."""
+
+    def setup(self, cfg):  # type: ignore[no-untyped-def]
+        super().setup(cfg)
+        from pathway.logs import RedactTokens, install
+
+        redactor = RedactTokens()
+        install(self.error_log, redactor)
+        install(self.access_log, redactor)
+
+
+logger_class = RedactingLogger

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from flask import Flask, render_template, request
+from flask.globals import request_ctx
 from markupsafe import escape
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -42,6 +43,9 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 def render_error(status: int, incident: str | None = None, message: str | None = None):  # type: ignore[no-untyped-def]
     title, default_message = _messages().get(status, _messages()[500])
+    if request_ctx.url_adapter is None:
+        # The request was refused before routing (untrusted Host): no URL can be built.
+        return _plain_page(title, message or default_message), status
     try:
         response = render_template(
             "errors/error.html",
@@ -52,8 +56,15 @@ def render_error(status: int, incident: str | None = None, message: str | None =
         )
     except Exception:  # the error page itself failed (e.g. the database is down): say it plainly
         logger.exception("error page failed to render")
-        response = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1>"
+        response = _plain_page(title, message or default_message)
     return response, status
+
+
+def _plain_page(title: str, message: str) -> str:
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title></head>'
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>"
+    )
 
 
 def init_errors(app: Flask) -> None:

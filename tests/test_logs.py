@@ -1,0 +1,78 @@
+"""Tokens never reach a log line: the redaction filter, on messages and tracebacks."""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+
+from pathway import tokens
+from pathway.logs import RedactTokens, redact
+
+
+def capture(logger_name: str) -> tuple[logging.Logger, io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactTokens())
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.propagate = False
+    return logger, stream
+
+
+def test_signed_tokens_are_masked_in_messages_and_arguments(app) -> None:
+    share = tokens.sign(tokens.Purpose.SHARE, secrets.token_urlsafe(16), 3)
+    reset = tokens.sign(tokens.Purpose.PASSWORD_RESET, secrets.token_urlsafe(16), 7)
+    logger, stream = capture("pathway.test-redaction")
+    logger.warning("opened /s/%s from a phone", share)
+    logger.warning("reset link %s sent", reset)
+    logger.info(f"inline {share} in an f-string")
+    logger.info("query ?next=/auth/reset/%s&x=1", reset)
+    output = stream.getvalue()
+    for token in (share, reset):
+        assert token not in output
+        assert token[:12] not in output
+    assert output.count("[token]") >= 4
+    assert "opened /s/[token] from a phone" in output
+
+
+def test_tokens_are_masked_in_tracebacks(app) -> None:
+    token = tokens.sign(tokens.Purpose.EMERGENCY, secrets.token_urlsafe(16), 1)
+    logger, stream = capture("pathway.test-traceback")
+    try:
+        raise ValueError(f"bad link /e/{token}")
+    except ValueError:
+        logger.exception("incident abc123 on %s", "emergency.view")
+    output = stream.getvalue()
+    assert "Traceback" in output and "ValueError: bad link /e/[token]" in output
+    assert token[:12] not in output
+
+
+def test_garbled_link_paths_and_random_ids_are_masked() -> None:
+    public_id = secrets.token_urlsafe(16)
+    garbled = secrets.token_urlsafe(32)
+    text = f"GET /s/{garbled} /e/short /auth/invitation/{public_id}?a=b share={public_id}"
+    masked = redact(text)
+    assert garbled[:12] not in masked and public_id[:12] not in masked
+    assert masked.startswith("GET /s/[token] /e/[token] /auth/invitation/[token]?a=b")
+
+
+def test_ordinary_words_and_audit_tags_stay_readable() -> None:
+    text = 'audit {"tag": "auth:2fa:recovery-codes-replaced", "actor": 12} ProgrammingError'
+    assert redact(text) == text
+
+
+def test_the_app_log_handler_redacts_records_of_every_pathway_module(app) -> None:
+    token = tokens.sign(tokens.Purpose.SHARE, secrets.token_urlsafe(16), 1)
+    handler = next(h for h in logging.getLogger("pathway").handlers if isinstance(h, logging.StreamHandler))
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        logging.getLogger("pathway.sharing").warning("resolving %s", token)
+        app.logger.error("app logger got /s/%s", token)
+    finally:
+        handler.setStream(previous)
+    output = stream.getvalue()
+    assert "resolving [token]" in output and "app logger got /s/[token]" in output
+    assert token[:12] not in output
