@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 export PATHWAY_ENV ?= development
 
 # Debian packages the app and its tests need: Pango for WeasyPrint (PDF), zbar to decode QR codes in tests.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 fonts-dejavu-core
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 fonts-dejavu-core poppler-utils
 
 .PHONY: run test install system-deps translations extract-messages bench soak e2e lint clean
 

@@ -52,7 +52,22 @@ def demo_command() -> None:
 
 def demo_links() -> dict[str, str]:
     """The demo's shared links, for the README's walkthrough (filled in by the sharing features)."""
-    return {}
+    links: dict[str, str] = {}
+    links.update(_demo_emergency_link())
+    return links
+
+
+def _demo_emergency_link() -> dict[str, str]:
+    from sqlalchemy import select
+
+    from pathway.cards.service import current_card
+    from pathway.demo import PATIENT_EMAIL
+    from pathway.models import User
+    from pathway.sharing.shares import share_url
+
+    user = session.scalar(select(User).where(User.email == PATIENT_EMAIL))
+    card = current_card(user.patient) if user is not None and user.patient is not None else None
+    return {"Emergency link": share_url(card)} if card is not None else {}
 
 
 @click.command("migrate")

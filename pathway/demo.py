@@ -50,6 +50,8 @@ def load_demo() -> DemoResult:
     """Create the demo data if absent; return whether it was created."""
     existing = session.scalar(select(User).where(User.email == PATIENT_EMAIL))
     if existing is not None:
+        if existing.patient is not None:
+            _demo_emergency_card(existing.patient, existing)
         return DemoResult(created=False)
 
     educator = User(
@@ -196,4 +198,13 @@ def load_demo() -> DemoResult:
     for section in Section:
         session.add(SectionUpdate(patient_id=patient.id, section=section.value, updated_by="Camille Lefèvre"))
     session.flush()
+    _demo_emergency_card(patient, user)
     return DemoResult(created=True)
+
+
+def _demo_emergency_card(patient: Patient, user: User) -> None:
+    """The demo patient's emergency card (QR code, wallet card, lock-screen image)."""
+    from pathway.cards.service import create_card
+    from pathway.sharing.sections import EMERGENCY_SECTIONS
+
+    create_card(patient, EMERGENCY_SECTIONS, actor=user)

@@ -1,7 +1,79 @@
-"""Routes of the programme blueprint: /programme/…"""
+"""Routes of the programme blueprint: /programme/… (the patient's side of their ETP programme)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from pathway import consent, enrollments, letters
+from pathway.auth.sessions import role_required
+from pathway.db import session
+from pathway.models import LetterKind, Role
+from pathway.patient.routes import current_patient
 
 bp = Blueprint("programme", __name__, url_prefix="/programme")
+patient_only = role_required(Role.PATIENT)
+
+
+@bp.get("/")
+@patient_only
+def index() -> str:
+    patient = current_patient()
+    paths = []
+    for enrollment in patient.enrollments:
+        latest = letters.latest_letters(enrollment)
+        end = latest.get(LetterKind.END)
+        paths.append(
+            {
+                "enrollment": enrollment,
+                "consent": consent.active_consent(enrollment),
+                "letters": sorted(latest.values(), key=lambda letter: letter.kind != LetterKind.START),
+                "book_gp": end is not None and end.copy_given_to_patient,
+            }
+        )
+    return render_template(
+        "programme/index.html", patient=patient, paths=paths, form=FlaskForm()
+    )
+
+
+@bp.post("/<int:enrollment_id>/consent")
+@patient_only
+def give_consent(enrollment_id: int) -> Response:
+    enrollment = enrollments.patient_enrollment(current_patient(), enrollment_id)
+    if FlaskForm().validate_on_submit():
+        consent.give_consent(enrollment, current_user)
+        session.commit()
+        flash(_("Thank you: your GP can now be informed about your programme."), "success")
+    return redirect(url_for("programme.index"))
+
+
+@bp.post("/<int:enrollment_id>/consent/withdraw")
+@patient_only
+def withdraw_consent(enrollment_id: int) -> Response:
+    enrollment = enrollments.patient_enrollment(current_patient(), enrollment_id)
+    if FlaskForm().validate_on_submit():
+        consent.withdraw_consent(enrollment, current_user)
+        session.commit()
+        flash(
+            _("Your agreement is withdrawn: no new letter will be sent to your GP, and your links no longer show the letters."),
+            "success",
+        )
+    return redirect(url_for("programme.index"))
+
+
+@bp.get("/letters/<public_id>.pdf")
+@patient_only
+def download_letter(public_id: str) -> Response:
+    letter = letters.get_patient_letter(current_patient(), public_id)
+    return pdf_response(letters.load_letter_pdf(letter), letters.letter_filename(letter))
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    """Serve stored PDF bytes as a download."""
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

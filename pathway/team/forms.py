@@ -1,9 +1,24 @@
 """Forms of the team blueprint."""
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
+
+from pathway.letters.rules import BEP_MAX_CHARS, GP_TOPICS_MAX_CHARS
+from pathway.models import AttendanceStatus, ObjectiveStatus
+
+REQUIRED = _l("This field is required.")
 
 
 class InvitePatientForm(FlaskForm):
@@ -14,4 +29,115 @@ class InvitePatientForm(FlaskForm):
     email = EmailField(
         _l("Patient's email address"),
         validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)],
+    )
+
+
+class EnrolExistingForm(FlaskForm):
+    programme_id = SelectField(_l("Programme"), coerce=int, validators=[DataRequired()])
+    email = EmailField(
+        _l("Email address of the patient's Pathway account"),
+        validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)],
+    )
+
+
+class ProgrammeForm(FlaskForm):
+    hospital = StringField(_l("Hospital"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    service = StringField(_l("Hospital service"), validators=[Length(max=200)])
+    address = StringField(_l("Address"), validators=[Length(max=300)])
+    coordinator_name = StringField(
+        _l("Coordinator's name"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
+    coordinator_phone = StringField(
+        _l("Coordinator's direct phone"), validators=[DataRequired(REQUIRED), Length(max=40)]
+    )
+    coordinator_email = EmailField(
+        _l("Coordinator's direct email"),
+        validators=[
+            DataRequired(REQUIRED),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+
+
+class WorkshopForm(FlaskForm):
+    title = StringField(_l("Workshop title"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    description = TextAreaField(_l("Short description"), validators=[Length(max=1000)])
+    is_collective = BooleanField(_l("Collective workshop"), default=True)
+
+
+class VersionedForm(FlaskForm):
+    """Carries the enrollment version the form was filled from (optimistic locking)."""
+
+    version = HiddenField()
+
+
+class PathForm(VersionedForm):
+    bep_synthesis = TextAreaField(
+        _l("Summary of the Shared Educational Assessment (BEP)"),
+        description=_l("About ten lines at most (%(n)d characters): it is printed in the start letter.", n=BEP_MAX_CHARS),
+        validators=[Length(max=4000)],
+    )
+    gp_topics = TextAreaField(
+        _l("What the patient wants to discuss with their GP"),
+        description=_l("Printed in the end letter: \"We have advised the patient to discuss … with you\"."),
+        validators=[Length(max=GP_TOPICS_MAX_CHARS)],
+    )
+
+
+class ObjectiveForm(VersionedForm):
+    text = StringField(
+        _l("Personalised objective"), validators=[DataRequired(REQUIRED), Length(max=300)]
+    )
+    is_treatment_related = BooleanField(_l("Related to the treatment"))
+
+
+OBJECTIVE_STATUSES = [
+    (ObjectiveStatus.IN_PROGRESS.value, _l("In progress")),
+    (ObjectiveStatus.ACHIEVED.value, _l("Achieved")),
+    (ObjectiveStatus.TO_CONTINUE.value, _l("Still to work on")),
+]
+ATTENDANCE_STATUSES = [
+    (AttendanceStatus.PLANNED.value, _l("Planned")),
+    (AttendanceStatus.ATTENDED.value, _l("Attended")),
+    (AttendanceStatus.MISSED.value, _l("Missed")),
+]
+
+
+class ObjectiveStatusForm(VersionedForm):
+    status = SelectField(_l("Status"), choices=OBJECTIVE_STATUSES)
+
+
+class PlanWorkshopForm(VersionedForm):
+    workshop_id = SelectField(_l("Workshop"), coerce=int, validators=[DataRequired(REQUIRED)])
+    scheduled_on = DateField(_l("Date"), validators=[Optional()])
+
+
+class AttendanceForm(VersionedForm):
+    status = SelectField(_l("Attendance"), choices=ATTENDANCE_STATUSES)
+
+
+class CompetencyForm(VersionedForm):
+    text = StringField(
+        _l("Competency, in one personalised line"),
+        validators=[DataRequired(REQUIRED), Length(max=300)],
+    )
+    level = SelectField(
+        _l("Level"),
+        choices=[("acquired", _l("Acquired")), ("developing", _l("Being developed"))],
+    )
+
+
+class OralConsentForm(FlaskForm):
+    given_on = DateField(
+        _l("Agreement collected orally on"),
+        validators=[DataRequired(_l("Enter the date the patient gave their agreement."))],
+        default=lambda: dt.date.today(),
+    )
+
+
+class LetterForm(FlaskForm):
+    copy_given_to_patient = BooleanField(
+        _l("A copy was handed to the patient"),
+        description=_l("The letter tells the GP so, and the patient is invited to book an appointment with them."),
     )

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from pathway import accounts, enrollments
+from pathway import accounts, consent, enrollments, letters
 from pathway.auth.sessions import role_required
 from pathway.db import session
-from pathway.models import Role
-from pathway.team.forms import InvitePatientForm
+from pathway.enrollments import EditConflict, EnrollmentError
+from pathway.models import AttendanceStatus, Enrollment, LetterKind, ObjectiveStatus, Role
+from pathway.programme.routes import pdf_response
+from pathway.team import forms
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 staff_only = role_required(Role.EDUCATOR, Role.ADMIN)
@@ -27,16 +34,74 @@ def index() -> str:
     )
 
 
+# Programmes and their workshop catalogue ---------------------------------------------
+
+
+@bp.route("/programmes/<int:programme_id>", methods=["GET", "POST"])
+@staff_only
+def programme(programme_id: int) -> Response | tuple[str, int] | str:
+    programme = enrollments.get_programme(current_user, programme_id)
+    form = forms.ProgrammeForm(prefix="programme", obj=None if request.method == "POST" else programme)
+    workshop_form = forms.WorkshopForm(prefix="workshop", formdata=None)
+    if form.validate_on_submit():
+        enrollments.update_programme(
+            programme,
+            hospital=form.hospital.data or "",
+            service=form.service.data or "",
+            address=form.address.data or "",
+            coordinator_name=form.coordinator_name.data or "",
+            coordinator_phone=form.coordinator_phone.data or "",
+            coordinator_email=form.coordinator_email.data or "",
+        )
+        session.commit()
+        flash(_("The programme's details are saved."), "success")
+        return redirect(url_for("team.programme", programme_id=programme.id))
+    status = 400 if form.errors else 200
+    return render_template(
+        "team/programme.html", programme=programme, form=form, workshop_form=workshop_form
+    ), status
+
+
+@bp.post("/programmes/<int:programme_id>/workshops")
+@staff_only
+def add_workshop(programme_id: int) -> Response | tuple[str, int]:
+    programme = enrollments.get_programme(current_user, programme_id)
+    workshop_form = forms.WorkshopForm(prefix="workshop")
+    if workshop_form.validate_on_submit():
+        try:
+            enrollments.add_workshop(
+                programme,
+                workshop_form.title.data or "",
+                workshop_form.description.data or "",
+                collective=bool(workshop_form.is_collective.data),
+            )
+        except EnrollmentError as error:
+            session.rollback()
+            workshop_form.title.errors = [str(error)]
+        else:
+            session.commit()
+            flash(_("The workshop is added to the catalogue."), "success")
+            return redirect(url_for("team.programme", programme_id=programme.id) + "#workshops")
+    form = forms.ProgrammeForm(prefix="programme", formdata=None, obj=programme)
+    return render_template(
+        "team/programme.html", programme=programme, form=form, workshop_form=workshop_form
+    ), 400
+
+
+# Enrolling -------------------------------------------------------------------------
+
+
 @bp.route("/patients/new", methods=["GET", "POST"])
 @staff_only
 def invite_patient() -> Response | str:
-    form = InvitePatientForm()
+    form = forms.InvitePatientForm()
+    existing_form = forms.EnrolExistingForm(prefix="existing", formdata=None)
     programmes = enrollments.programmes_of(current_user)
-    form.programme_id.choices = [(p.id, p.name) for p in programmes]
+    form.programme_id.choices = existing_form.programme_id.choices = [(p.id, p.name) for p in programmes]
     if form.validate_on_submit():
         programme = enrollments.get_programme(current_user, form.programme_id.data)
         try:
-            enrollments.enroll_new_patient(
+            enrollment, _link = enrollments.enroll_new_patient(
                 current_user,
                 programme,
                 first_name=form.first_name.data or "",
@@ -50,5 +115,311 @@ def invite_patient() -> Response | str:
         else:
             session.commit()
             flash(_("The patient is enrolled and has been sent an invitation."), "success")
-            return redirect(url_for("team.index"))
-    return render_template("team/invite.html", form=form)
+            return redirect(url_for("team.enrollment", enrollment_id=enrollment.id))
+    return render_template("team/invite.html", form=form, existing_form=existing_form)
+
+
+@bp.post("/patients/existing")
+@staff_only
+def enrol_existing() -> Response | tuple[str, int]:
+    form = forms.InvitePatientForm(formdata=None)
+    existing_form = forms.EnrolExistingForm(prefix="existing")
+    programmes = enrollments.programmes_of(current_user)
+    form.programme_id.choices = existing_form.programme_id.choices = [(p.id, p.name) for p in programmes]
+    if existing_form.validate_on_submit():
+        programme = enrollments.get_programme(current_user, existing_form.programme_id.data)
+        try:
+            enrollment = enrollments.enroll_existing_patient(
+                current_user, programme, existing_form.email.data or ""
+            )
+        except EnrollmentError as error:
+            session.rollback()
+            existing_form.email.errors = [str(error)]
+        else:
+            session.commit()
+            flash(_("The patient is enrolled in the programme."), "success")
+            return redirect(url_for("team.enrollment", enrollment_id=enrollment.id))
+    return render_template("team/invite.html", form=form, existing_form=existing_form), 400
+
+
+# One patient's path ------------------------------------------------------------------
+
+
+def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str, Any]:
+    """Every form of the enrollment page, filled from the record; the failed one keeps its input."""
+    version = str(enrollment.version)
+    built: dict[str, Any] = {
+        "path_form": forms.PathForm(prefix="path", formdata=None, obj=enrollment),
+        "objective_form": forms.ObjectiveForm(prefix="objective", formdata=None),
+        "plan_form": forms.PlanWorkshopForm(prefix="plan", formdata=None),
+        "competency_form": forms.CompetencyForm(prefix="competency", formdata=None),
+        "consent_form": forms.OralConsentForm(prefix="consent", formdata=None),
+        "action_form": FlaskForm(formdata=None),
+    }
+    for form in built.values():
+        if hasattr(form, "version"):
+            form.version.data = version
+    planned = {a.workshop_id for a in enrollment.attendances}
+    built["plan_form"].workshop_id.choices = [
+        (w.id, w.title) for w in enrollment.programme.workshops if w.id not in planned
+    ]
+    if failed is not None:
+        name = {"path": "path_form", "objective": "objective_form", "plan": "plan_form",
+                "competency": "competency_form", "consent": "consent_form"}.get(failed._prefix.rstrip("-"))
+        if name:
+            if hasattr(failed, "version"):
+                # The page now shows the saved record: a new submission starts from it.
+                failed.version.data = version
+            if name == "plan_form":
+                failed.workshop_id.choices = built["plan_form"].workshop_id.choices
+            built[name] = failed
+    return built
+
+
+def _enrollment_page(enrollment: Enrollment, failed: FlaskForm | None = None, status: int = 200, **extra: Any) -> tuple[str, int]:
+    return render_template(
+        "team/enrollment.html",
+        enrollment=enrollment,
+        consent=consent.active_consent(enrollment),
+        consents=enrollment.consents,
+        letters=letters.latest_letters(enrollment),
+        all_letters=sorted(enrollment.letters, key=lambda letter: (letter.kind, -letter.version)),
+        objective_statuses=forms.OBJECTIVE_STATUSES,
+        attendance_statuses=forms.ATTENDANCE_STATUSES,
+        max_objectives=enrollments.MAX_OBJECTIVES,
+        **_forms(enrollment, failed),
+        **extra,
+    ), status
+
+
+@bp.get("/enrollments/<int:enrollment_id>")
+@staff_only
+def enrollment(enrollment_id: int) -> tuple[str, int]:
+    return _enrollment_page(enrollments.get_enrollment(current_user, enrollment_id))
+
+
+def _change(
+    enrollment_id: int,
+    form: FlaskForm,
+    action: Callable[[Enrollment, Any], object],
+    done: str,
+    anchor: str,
+) -> Response | tuple[str, int]:
+    """Load → check access → validate → act → one commit; a stale form is refused with a message."""
+    enrollment = enrollments.get_enrollment(current_user, enrollment_id)
+    if not form.validate_on_submit():
+        return _enrollment_page(enrollment, form, 400)
+    try:
+        action(enrollment, form)
+        session.flush()
+    except (EditConflict, StaleDataError):
+        session.rollback()
+        flash(enrollments.conflict_message(), "error")
+        enrollment = enrollments.get_enrollment(current_user, enrollment_id)
+        return _enrollment_page(enrollment, form, 409, conflict=True)
+    except (EnrollmentError, consent.ConsentError) as error:
+        session.rollback()
+        flash(str(error), "error")
+        enrollment = enrollments.get_enrollment(current_user, enrollment_id)
+        return _enrollment_page(enrollment, form, 400)
+    session.commit()
+    flash(done, "success")
+    return redirect(url_for("team.enrollment", enrollment_id=enrollment_id) + "#" + anchor)
+
+
+@bp.post("/enrollments/<int:enrollment_id>/path")
+@staff_only
+def save_path(enrollment_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.PathForm) -> None:
+        enrollments.save_path(
+            enrollment,
+            form.version.data,
+            bep_synthesis=form.bep_synthesis.data or "",
+            gp_topics=form.gp_topics.data or "",
+        )
+
+    return _change(enrollment_id, forms.PathForm(prefix="path"), act, _("Saved."), "bep")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/objectives")
+@staff_only
+def add_objective(enrollment_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.ObjectiveForm) -> None:
+        enrollments.add_objective(
+            enrollment,
+            form.version.data,
+            form.text.data or "",
+            treatment_related=bool(form.is_treatment_related.data),
+            proposed_by=current_user.display_name or current_user.email,
+        )
+
+    return _change(
+        enrollment_id, forms.ObjectiveForm(prefix="objective"), act, _("The objective is added."), "objectives"
+    )
+
+
+@bp.post("/enrollments/<int:enrollment_id>/objectives/<int:objective_id>/status")
+@staff_only
+def objective_status(enrollment_id: int, objective_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.ObjectiveStatusForm) -> None:
+        enrollments.set_objective_status(
+            enrollment, form.version.data, objective_id, ObjectiveStatus(form.status.data)
+        )
+
+    return _change(enrollment_id, forms.ObjectiveStatusForm(), act, _("Saved."), "objectives")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/objectives/<int:objective_id>/delete")
+@staff_only
+def remove_objective(enrollment_id: int, objective_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.VersionedForm) -> None:
+        enrollments.remove_objective(enrollment, form.version.data, objective_id)
+
+    return _change(enrollment_id, forms.VersionedForm(), act, _("The objective is removed."), "objectives")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/workshops")
+@staff_only
+def plan_workshop(enrollment_id: int) -> Response | tuple[str, int]:
+    enrollment = enrollments.get_enrollment(current_user, enrollment_id)
+    form = forms.PlanWorkshopForm(prefix="plan")
+    form.workshop_id.choices = [(w.id, w.title) for w in enrollment.programme.workshops]
+
+    def act(enrollment: Enrollment, form: forms.PlanWorkshopForm) -> None:
+        enrollments.plan_workshop(enrollment, form.version.data, form.workshop_id.data, form.scheduled_on.data)
+
+    return _change(enrollment_id, form, act, _("The workshop is planned."), "workshops")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/attendances/<int:attendance_id>/status")
+@staff_only
+def attendance_status(enrollment_id: int, attendance_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.AttendanceForm) -> None:
+        enrollments.set_attendance(
+            enrollment, form.version.data, attendance_id, AttendanceStatus(form.status.data)
+        )
+
+    return _change(enrollment_id, forms.AttendanceForm(), act, _("Saved."), "workshops")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/attendances/<int:attendance_id>/delete")
+@staff_only
+def remove_attendance(enrollment_id: int, attendance_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.VersionedForm) -> None:
+        enrollments.remove_attendance(enrollment, form.version.data, attendance_id)
+
+    return _change(enrollment_id, forms.VersionedForm(), act, _("The workshop is removed from the plan."), "workshops")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/competencies")
+@staff_only
+def add_competency(enrollment_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.CompetencyForm) -> None:
+        enrollments.add_competency(
+            enrollment, form.version.data, form.text.data or "", acquired=form.level.data == "acquired"
+        )
+
+    return _change(
+        enrollment_id, forms.CompetencyForm(prefix="competency"), act, _("The competency is added."), "evaluation"
+    )
+
+
+@bp.post("/enrollments/<int:enrollment_id>/competencies/<int:competency_id>/delete")
+@staff_only
+def remove_competency(enrollment_id: int, competency_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.VersionedForm) -> None:
+        enrollments.remove_competency(enrollment, form.version.data, competency_id)
+
+    return _change(enrollment_id, forms.VersionedForm(), act, _("The competency is removed."), "evaluation")
+
+
+@bp.post("/enrollments/<int:enrollment_id>/consent")
+@staff_only
+def record_consent(enrollment_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.OralConsentForm) -> None:
+        consent.record_oral_consent(enrollment, current_user, form.given_on.data)
+
+    return _change(
+        enrollment_id, forms.OralConsentForm(prefix="consent"), act, _("The patient's agreement is recorded."), "consent"
+    )
+
+
+@bp.post("/enrollments/<int:enrollment_id>/consent/withdraw")
+@staff_only
+def withdraw_consent(enrollment_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: FlaskForm) -> None:
+        if not consent.withdraw_consent(enrollment, current_user):
+            raise consent.ConsentError(_("There is no agreement in force to withdraw."))
+
+    return _change(enrollment_id, FlaskForm(), act, _("The patient's agreement is withdrawn."), "consent")
+
+
+# Letters ---------------------------------------------------------------------------
+
+
+@bp.route("/enrollments/<int:enrollment_id>/letters/<any(start,end):kind>", methods=["GET", "POST"])
+@staff_only
+def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
+    enrollment = enrollments.get_enrollment(current_user, enrollment_id)
+    letter_kind = LetterKind(kind)
+    form = forms.LetterForm()
+    copy = bool(form.copy_given_to_patient.data) if request.method == "POST" else request.args.get("copy") == "1"
+    if request.method == "GET":
+        form.copy_given_to_patient.data = copy
+    status = 200
+    if form.validate_on_submit():
+        try:
+            issued = letters.issue_letter(
+                enrollment, letter_kind, current_user, copy_given_to_patient=copy
+            )
+        except letters.ConsentRequired as error:
+            # Keep the refusal's audit event; nothing else was changed.
+            session.commit()
+            for problem in error.problems:
+                flash(problem, "error")
+            status = 403
+        except letters.LetterError as error:
+            session.rollback()
+            for problem in error.problems:
+                flash(problem, "error")
+            status = 400
+        else:
+            session.commit()
+            flash(
+                _("The letter is issued (version %(version)d). You can now send it to the GP.", version=issued.version),
+                "success",
+            )
+            return redirect(url_for("team.enrollment", enrollment_id=enrollment.id) + "#letters")
+    preview = letters.preview_letter(enrollment, letter_kind, current_user, copy_given_to_patient=copy)
+    return render_template(
+        "team/letter.html", enrollment=enrollment, kind=letter_kind, preview=preview, form=form,
+        title=letters.kind_title(letter_kind),
+    ), status
+
+
+@bp.get("/letters/<public_id>.pdf")
+@staff_only
+def download_letter(public_id: str) -> Response:
+    found = letters.get_letter(current_user, public_id)
+    return pdf_response(letters.load_letter_pdf(found), letters.letter_filename(found))
+
+
+@bp.post("/letters/<public_id>/send")
+@staff_only
+def send_letter(public_id: str) -> Response | tuple[str, int]:
+    found = letters.get_letter(current_user, public_id)
+    enrollment_id = found.enrollment_id
+    try:
+        dispatch = letters.send_letter(found, current_user)
+    except letters.ConsentRequired as error:
+        session.commit()  # keep the refusal's audit event; nothing else was changed
+        flash(error.problems[0], "error")
+        return _enrollment_page(enrollments.get_enrollment(current_user, enrollment_id), status=403)
+    except letters.LetterError as error:
+        session.rollback()
+        flash(error.problems[0], "error")
+        status = 503 if isinstance(error, letters.SendFailed) else 400
+        return _enrollment_page(enrollments.get_enrollment(current_user, enrollment_id), status=status)
+    session.commit()
+    flash(_("The letter was sent to %(recipient)s.", recipient=dispatch.recipient), "success")
+    return redirect(url_for("team.enrollment", enrollment_id=enrollment_id) + "#letters")

@@ -1,0 +1,73 @@
+"""The critical facts printed on the wallet card and the lock-screen image.
+
+Printed documents cannot be updated once in a wallet, so they carry only the few facts
+a responder needs without a network. They are taken from the emergency view dict
+(built from the card's shared sections alone) and shortened to fit an ID-1 card.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pathway.models import Patient, Share
+from pathway.sharing.sections import parse_sections
+from pathway.sharing.view import build_view
+
+MAX_CONDITIONS = 2
+MAX_ALLERGIES = 4
+MAX_TEXT = 90
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """Shorten a text to the limit, on one line, marking the cut with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def patient_locale(patient: Patient) -> str:
+    return patient.user.locale if patient.user is not None and patient.user.locale else "fr"
+
+
+def card_facts(share: Share) -> dict[str, Any]:
+    """The printed facts of an emergency card, as plain JSON-ready values."""
+    view = build_view(share.patient, parse_sections(share.sections))
+    data = {section["key"]: section["data"] for section in view["sections"]}
+    birth_date = view["patient"]["birth_date"]
+    protocol = data.get("emergency_protocol") or {}
+    allergies = sorted(
+        data.get("allergies") or [],
+        key=lambda a: (a["is_intolerance"], not a["is_severe"]),
+    )
+    return {
+        "locale": patient_locale(share.patient),
+        "full_name": clip(view["patient"]["full_name"], 60),
+        "birth_date": birth_date.isoformat() if birth_date else "",
+        "conditions": [
+            {"label": clip(c["label"], 80), "orphacode": c["orphacode"], "is_rare": c["is_rare"]}
+            for c in (data.get("conditions") or [])[:MAX_CONDITIONS]
+        ],
+        "more_conditions": max(0, len(data.get("conditions") or []) - MAX_CONDITIONS),
+        # None when the section is not on the card: "none known" would be a dangerous claim.
+        "allergies": [
+            {
+                "substance": clip(a["substance"], 40),
+                "is_severe": a["is_severe"],
+                "is_intolerance": a["is_intolerance"],
+            }
+            for a in allergies[:MAX_ALLERGIES]
+        ]
+        if "allergies" in data
+        else None,
+        "more_allergies": max(0, len(allergies) - MAX_ALLERGIES),
+        "critical_action": clip(protocol.get("critical_action", "")),
+        "reference_centre": clip(protocol.get("reference_centre", ""), 80),
+        "reference_centre_phone": clip(protocol.get("reference_centre_phone", ""), 25),
+        "contacts": [
+            {
+                "name": clip(c["name"], 40),
+                "relationship": clip(c["relationship"], 25),
+                "phone": clip(c["phone"], 25),
+            }
+            for c in (data.get("emergency_contacts") or [])[:1]
+        ],
+    }

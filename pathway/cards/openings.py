@@ -1,0 +1,97 @@
+"""A responder opens the emergency card: build the view, log the opening, tell the patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from pathway.db import session, utcnow
+from pathway.models import AccessEvent, Notification, Share
+from pathway.sharing.access import MAX_VIEWER, record_access
+from pathway.sharing.sections import parse_sections
+from pathway.sharing.view import build_view
+
+# A responder names themselves within this time after opening the card.
+NAMING_WINDOW = dt.timedelta(hours=2)
+
+
+def _view(share: Share) -> dict[str, Any]:
+    return build_view(share.patient, parse_sections(share.sections))
+
+
+def open_card(share: Share, user_agent: str) -> tuple[dict[str, Any], list[int | None]]:
+    """Build the emergency view; record one opening and notify the patient.
+
+    Returns the view and the opening's reference [event id, notification id], which the
+    responder's browser keeps so that naming themselves names this opening only.
+    """
+    view = _view(share)
+    event = record_access(
+        share, view["shown"], summary_version=view["summary_version"], user_agent=user_agent
+    )
+    session.flush()
+    notification = None
+    user_id = share.patient.user_id
+    if user_id is not None:
+        notification = Notification(
+            user_id=user_id,
+            kind="emergency_opened",
+            params={"when": event.occurred_at.isoformat(), "viewer": ""},
+            link="/card/",
+        )
+        session.add(notification)
+        session.flush()
+    return view, [event.id, notification.id if notification is not None else None]
+
+
+def _remembered_event(share: Share, opening: Any) -> AccessEvent | None:
+    """The recent opening of this share the browser remembers, if it is genuine."""
+    if not isinstance(opening, list) or len(opening) != 2 or not isinstance(opening[0], int):
+        return None
+    event = session.scalar(
+        select(AccessEvent).where(AccessEvent.id == opening[0], AccessEvent.share_id == share.id)
+    )
+    if event is None or event.occurred_at < utcnow() - NAMING_WINDOW:
+        return None
+    return event
+
+
+def reopen(share: Share, opening: Any, user_agent: str) -> tuple[dict[str, Any], list[int | None]]:
+    """The view shown again after a form post: a remembered opening is not counted twice."""
+    if _remembered_event(share, opening) is not None:
+        return _view(share), opening
+    return open_card(share, user_agent)
+
+
+def declare_viewer(
+    share: Share, opening: Any, viewer: str, user_agent: str
+) -> tuple[dict[str, Any], bool]:
+    """Name who opened the card, on that opening and in the patient's notice.
+
+    Without a remembered opening (cookies lost), the post is an opening of its own.
+    """
+    view, opening = reopen(share, opening, user_agent)
+    viewer = " ".join(viewer.split())[:MAX_VIEWER]
+    event = _remembered_event(share, opening)
+    if event is None or not viewer:
+        return view, False
+    event.viewer = viewer
+    if isinstance(opening[1], int):
+        notification = session.scalar(
+            select(Notification).where(
+                Notification.id == opening[1],
+                Notification.user_id == share.patient.user_id,
+                Notification.kind == "emergency_opened",
+            )
+        )
+        if notification is not None:
+            notification.params = {**notification.params, "viewer": viewer}
+    return view, True
+
+
+def view_updated_at(view: dict[str, Any]) -> dt.datetime | None:
+    """The latest change among the sections shown."""
+    stamps = [section["updated_at"] for section in view["sections"] if section["updated_at"]]
+    return max(stamps) if stamps else None

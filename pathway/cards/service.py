@@ -1,0 +1,99 @@
+"""The patient's emergency card: one share for responders, its documents, and its openings."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from pathway import audit
+from pathway.cards import artifacts
+from pathway.db import session
+from pathway.models import AccessEvent, Patient, Share, ShareKind, User
+from pathway.sharing import shares
+from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
+
+# One card for every responder: SAMU, firefighters, ambulance crews read the same facts.
+CARD_AUDIENCE = Audience.PARAMEDIC
+
+
+def current_card(patient: Patient) -> Share | None:
+    """The patient's emergency card in use (not withdrawn), if any."""
+    return session.scalar(
+        select(Share)
+        .where(
+            Share.patient_id == patient.id,
+            Share.kind == ShareKind.EMERGENCY,
+            Share.revoked_at.is_(None),
+        )
+        .order_by(Share.id.desc())
+        .limit(1)
+    )
+
+
+def patient_card(patient: Patient, public_id: str) -> Share:
+    """The access helper: the patient's own emergency card with this public id, else 404."""
+    share = shares.patient_share(patient, public_id)
+    if share.kind != ShareKind.EMERGENCY:
+        abort(404)
+    return share
+
+
+def create_card(patient: Patient, sections: tuple[Section, ...], actor: User | None = None) -> Share:
+    """Create the emergency card (no expiry, no passcode: an emergency cannot wait) and its documents."""
+    existing = current_card(patient)
+    if existing is not None:
+        return existing
+    share = shares.create_share(
+        patient,
+        audience=CARD_AUDIENCE,
+        label=_("Emergency card"),
+        sections=sections or EMERGENCY_SECTIONS,
+        expiry=shares.Expiry.NEVER,
+        kind=ShareKind.EMERGENCY,
+        actor=actor,
+    )
+    artifacts.ensure_artifacts(share)
+    return share
+
+
+def change_sections(share: Share, sections: tuple[Section, ...], actor: User | None = None) -> None:
+    """Change what the card shows; the printed documents follow at once (same link)."""
+    if not sections:
+        raise shares.ShareError("sections", _("Choose at least one section to share."))
+    share.sections = [section.value for section in sections]
+    audit.record(
+        "share:sections:changed", actor=actor, patient_id=share.patient_id, share=share.public_id,
+        count=len(sections),
+    )
+    artifacts.remake_printed(share)
+
+
+def regenerate_card(share: Share, actor: User | None = None) -> None:
+    """Give the card a new link and QR code: the previous ones answer 410 from now on."""
+    shares.rotate_share(share, actor=actor)
+    session.flush()
+    artifacts.ensure_artifacts(share)
+
+
+def update_card(share: Share) -> None:
+    """Re-make the printed card and lock-screen image from the current summary (same link)."""
+    artifacts.remake_printed(share)
+
+
+def withdraw_card(share: Share, actor: User | None = None) -> None:
+    """Withdraw the card: its link and every printed QR code answer 410."""
+    shares.revoke_share(share, actor=actor)
+
+
+def card_openings(patient: Patient, limit: int = 50) -> list[AccessEvent]:
+    """The latest openings of any of the patient's emergency cards, newest first."""
+    return list(
+        session.scalars(
+            select(AccessEvent)
+            .join(Share, AccessEvent.share_id == Share.id)
+            .where(Share.patient_id == patient.id, Share.kind == ShareKind.EMERGENCY)
+            .order_by(AccessEvent.occurred_at.desc(), AccessEvent.id.desc())
+            .limit(limit)
+        )
+    )

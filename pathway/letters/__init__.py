@@ -1,0 +1,43 @@
+"""Letters to the GP: rules from the regional recommendation, composition, issuing, sending.
+
+Public interface (others call these):
+    issue_letter, send_letter, preview_letter, get_letter, get_patient_letter,
+    patient_letters, shared_letters, load_letter_pdf, letter_filename,
+    LetterError, ConsentRequired, SendFailed.
+"""
+
+from pathway.letters.service import (
+    ConsentRequired,
+    LetterError,
+    Preview,
+    SendFailed,
+    get_letter,
+    get_patient_letter,
+    issue_letter,
+    kind_title,
+    latest_letters,
+    letter_filename,
+    load_letter_pdf,
+    patient_letters,
+    preview_letter,
+    send_letter,
+    shared_letters,
+)
+
+__all__ = [
+    "ConsentRequired",
+    "LetterError",
+    "Preview",
+    "SendFailed",
+    "get_letter",
+    "get_patient_letter",
+    "issue_letter",
+    "kind_title",
+    "latest_letters",
+    "letter_filename",
+    "load_letter_pdf",
+    "patient_letters",
+    "preview_letter",
+    "send_letter",
+    "shared_letters",
+]

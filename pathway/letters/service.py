@@ -1,0 +1,336 @@
+"""Issue, store, send and serve letters. An issued letter is immutable; re-issuing adds a version."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, url_for
+from markupsafe import Markup
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from pathway import audit, consent
+from pathway.cards.qr import qr_data_uri
+from pathway.db import session, utcnow
+from pathway.documents import DocumentError, render_pdf
+from pathway.enrollments import programmes_of
+from pathway.letters import rules
+from pathway.letters.compose import compose, letter_css, render_letter_html
+from pathway.mail import Attachment, MailError, send_mail
+from pathway.models import (
+    Enrollment,
+    Letter,
+    LetterDispatch,
+    LetterKind,
+    Notification,
+    Patient,
+    User,
+)
+from pathway.sharing.shares import active_gp_share, share_url
+
+
+class LetterError(Exception):
+    """The letter cannot be issued or sent; `problems` says what to fix, in the user's language."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class ConsentRequired(LetterError):
+    """No letter without the patient's agreement that their GP is informed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                _(
+                    "The patient's agreement that their GP is informed is not recorded: "
+                    "no letter can be issued or sent until it is."
+                )
+            ]
+        )
+
+
+class SendFailed(LetterError):
+    """The mail server refused or could not be reached; nothing was recorded."""
+
+
+@dataclass
+class Preview:
+    values: dict[str, Any]
+    html: Markup
+    problems: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+def _letter_locale(educator: User) -> str:
+    return "en" if educator.locale == "en" else "fr"
+
+
+def _gp_share_url(patient: Patient) -> str | None:
+    share = active_gp_share(patient)
+    return share_url(share) if share is not None else None
+
+
+def _compose(enrollment: Enrollment, kind: LetterKind, educator: User, copy: bool) -> dict[str, Any]:
+    return compose(
+        enrollment,
+        kind,
+        locale=_letter_locale(educator),
+        issued_on=utcnow().date(),
+        consent=consent.active_consent(enrollment),
+        copy_given_to_patient=copy and kind == LetterKind.END,
+        share_url=_gp_share_url(enrollment.patient),
+    )
+
+
+def _render(values: dict[str, Any]) -> tuple[bytes, int]:
+    qr = qr_data_uri(values["share_url"]) if values.get("share_url") else None
+    html = render_letter_html(values, qr, standalone=True)
+    try:
+        rendered = render_pdf(html, letter_css())
+    except DocumentError:
+        raise LetterError([_("The letter could not be rendered. Try again; if it persists, tell an administrator.")]) from None
+    return rendered.data, rendered.pages
+
+
+def preview_letter(
+    enrollment: Enrollment, kind: LetterKind, educator: User, *, copy_given_to_patient: bool = False
+) -> Preview:
+    """The letter as it would be issued now, with every rule it breaks (nothing is stored)."""
+    values = _compose(enrollment, kind, educator, copy_given_to_patient)
+    qr = qr_data_uri(values["share_url"]) if values.get("share_url") else None
+    # The fragment comes from a fixed, autoescaping template: every user value in it is escaped.
+    preview = Preview(values=values, html=Markup(render_letter_html(values, qr, standalone=False)))
+    preview.problems = rules.check_letter(values)
+    if not consent.has_active_consent(enrollment):
+        preview.problems.insert(0, ConsentRequired().problems[0])
+    if not preview.problems:
+        _pdf, preview.pages = _render(values)
+        if preview.pages > 1:
+            preview.problems.append(rules.too_long_message(values, preview.pages))
+    return preview
+
+
+def issue_letter(
+    enrollment: Enrollment, kind: LetterKind, educator: User, *, copy_given_to_patient: bool = False
+) -> Letter:
+    """Check consent and the rules, render one page, and store the letter as a new version."""
+    # The lock makes a concurrent withdrawal either commit before (we see it) or wait.
+    consent.lock_enrollment(enrollment)
+    if not consent.has_active_consent(enrollment):
+        audit.record(
+            "letter:refused",
+            actor=educator,
+            patient_id=enrollment.patient_id,
+            enrollment=enrollment.id,
+            reason="no_consent",
+        )
+        raise ConsentRequired()
+    values = _compose(enrollment, kind, educator, copy_given_to_patient)
+    problems = rules.check_letter(values)
+    if problems:
+        raise LetterError(problems)
+    pdf, pages = _render(values)
+    if pages != 1:
+        raise LetterError([rules.too_long_message(values, pages)])
+    version = (
+        session.scalar(
+            select(func.max(Letter.version)).where(
+                Letter.enrollment_id == enrollment.id, Letter.kind == kind
+            )
+        )
+        or 0
+    ) + 1
+    letter = Letter(
+        enrollment=enrollment,
+        kind=kind,
+        version=version,
+        locale=values["locale"],
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        snapshot=values,
+        copy_given_to_patient=values.get("copy_given_to_patient", False),
+        issued_by_id=educator.id,
+        issued_by_name=educator.display_name or educator.email,
+    )
+    session.add(letter)
+    session.flush()
+    audit.record(
+        "letter:issued",
+        actor=educator,
+        patient_id=enrollment.patient_id,
+        enrollment=enrollment.id,
+        letter=letter.public_id,
+        kind=kind.value,
+        version=version,
+    )
+    patient_user_id = enrollment.patient.user_id
+    if patient_user_id is not None:
+        session.add(
+            Notification(
+                user_id=patient_user_id,
+                kind="letter_issued",
+                params={
+                    "letter_kind": kind.value,
+                    "programme": enrollment.programme.name,
+                    "version": version,
+                    "copy_given_to_patient": letter.copy_given_to_patient,
+                },
+                link=url_for("programme.index"),
+            )
+        )
+    return letter
+
+
+def send_letter(letter: Letter, educator: User) -> LetterDispatch:
+    """Email an issued letter to the GP's secure address, PDF attached; record the dispatch."""
+    enrollment = letter.enrollment
+    consent.lock_enrollment(enrollment)
+    if not consent.has_active_consent(enrollment):
+        audit.record(
+            "letter:refused",
+            actor=educator,
+            patient_id=enrollment.patient_id,
+            letter=letter.public_id,
+            reason="no_consent",
+        )
+        raise ConsentRequired()
+    latest = latest_letters(enrollment).get(letter.kind)
+    if latest is not None and latest.id != letter.id:
+        raise LetterError([_("A newer version of this letter exists: send that one instead.")])
+    patient = enrollment.patient
+    gp = patient.gp
+    recipient = (gp.secure_email or gp.email).strip() if gp is not None else ""
+    if not recipient:
+        raise LetterError(
+            [_("Add the GP's secure messaging address (MSSanté) or email to the patient's care team.")]
+        )
+    link = _gp_share_url(patient)
+    programme = enrollment.programme
+    with force_locale(letter.locale):
+        title = kind_title(letter.kind)
+        subject = f"{title} – {patient.full_name} – {programme.name}"
+        body = _(
+            "Dear Doctor,\n\nPlease find attached the letter \"%(title)s\" about your patient "
+            "%(patient)s, from the therapeutic education programme \"%(programme)s\" (%(hospital)s).\n",
+            title=title,
+            patient=patient.full_name,
+            programme=programme.name,
+            hospital=programme.hospital,
+        )
+        if link:
+            body += "\n" + _(
+                "The up-to-date summary, controlled by the patient:\n%(link)s\n", link=link
+            )
+        body += "\n" + _(
+            "To reach us directly: %(name)s, %(phone)s, %(email)s\n",
+            name=programme.coordinator_name,
+            phone=programme.coordinator_phone,
+            email=programme.coordinator_email,
+        )
+    try:
+        send_mail(
+            recipient,
+            subject,
+            body,
+            attachments=(Attachment(filename=letter_filename(letter), content=letter.pdf),),
+        )
+    except MailError:
+        raise SendFailed(
+            [
+                _(
+                    "The mail server did not accept the letter, so it was not sent and nothing "
+                    "was recorded. Try again in a few minutes; if it persists, tell an administrator."
+                )
+            ]
+        ) from None
+    dispatch = LetterDispatch(letter=letter, recipient=recipient, sent_by_id=educator.id)
+    session.add(dispatch)
+    session.flush()
+    audit.record(
+        "letter:sent",
+        actor=educator,
+        patient_id=patient.id,
+        letter=letter.public_id,
+        kind=letter.kind.value,
+        version=letter.version,
+        recipient_domain=recipient.rpartition("@")[2][:60],
+    )
+    return dispatch
+
+
+def kind_title(kind: LetterKind | str) -> str:
+    """The letter's title, as the recommendation names it (in the current language)."""
+    if LetterKind(kind) == LetterKind.START:
+        return _("Summary of the Shared Educational Assessment and of the personalised programme")
+    return _("Summary of the individual evaluation")
+
+
+# Reading letters --------------------------------------------------------------------
+
+
+def latest_letters(enrollment: Enrollment) -> dict[LetterKind, Letter]:
+    """The latest issued version of each kind of letter of this enrollment."""
+    latest: dict[LetterKind, Letter] = {}
+    for letter in session.scalars(
+        select(Letter).where(Letter.enrollment_id == enrollment.id).order_by(Letter.version)
+    ):
+        latest[letter.kind] = letter
+    return latest
+
+
+def patient_letters(patient: Patient) -> list[Letter]:
+    """The patient's letters (latest version of each), newest first; theirs whatever the consent."""
+    found = [
+        letter
+        for enrollment in patient.enrollments
+        for letter in latest_letters(enrollment).values()
+    ]
+    return sorted(found, key=lambda letter: letter.issued_at, reverse=True)
+
+
+def shared_letters(patient: Patient) -> list[Letter]:
+    """Letters a GP share may show: latest of each kind, only where consent is still active."""
+    return [
+        letter
+        for letter in patient_letters(patient)
+        if consent.has_active_consent(letter.enrollment)
+    ]
+
+
+def get_letter(educator: User, public_id: str) -> Letter:
+    """The access helper for staff: a letter of one of the educator's programmes, else 404."""
+    letter = session.scalar(select(Letter).where(Letter.public_id == public_id))
+    if letter is None or letter.enrollment.programme not in programmes_of(educator):
+        abort(404)
+    return letter
+
+
+def get_patient_letter(patient: Patient, public_id: str) -> Letter:
+    """The access helper for the patient: one of their own letters, else 404."""
+    letter = session.scalar(select(Letter).where(Letter.public_id == public_id))
+    if letter is None or letter.enrollment.patient_id != patient.id:
+        abort(404)
+    return letter
+
+
+def load_letter_pdf(letter: Letter) -> bytes:
+    """The stored bytes, exactly as issued (never re-rendered)."""
+    if hashlib.sha256(letter.pdf).hexdigest() != letter.sha256:
+        # Tampered storage: refuse rather than serve something other than what was issued.
+        abort(500)
+    return letter.pdf
+
+
+def letter_filename(letter: Letter) -> str:
+    """An ASCII file name: kind, patient's last name, version."""
+    name = unicodedata.normalize("NFKD", letter.enrollment.patient.last_name)
+    name = re.sub(r"[^A-Za-z0-9]+", "-", name.encode("ascii", "ignore").decode()).strip("-").lower()
+    prefix = "synthese-bep" if letter.kind == LetterKind.START else "synthese-evaluation"
+    return f"{prefix}-{name or 'patient'}-v{letter.version}.pdf"

@@ -1,0 +1,378 @@
+"""Letters to the GP: the recommendation's items, one page, consent gate, immutability, safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import socket
+
+import pytest
+import weasyprint
+from packaging.version import Version
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from pathway import consent, documents, letters
+from pathway.models import (
+    AttendanceStatus,
+    AuditEvent,
+    CareRole,
+    Competency,
+    LetterKind,
+    Notification,
+    Objective,
+    ObjectiveStatus,
+    Role,
+    Share,
+    WorkshopAttendance,
+)
+from pathway.sharing.sections import Audience
+from tests.factories import enroll, make_patient, make_programme, make_user
+
+BEP = (
+    "Mme Martin, 46 ans, vit avec une insuffisance surrénalienne primaire diagnostiquée en 2019. "
+    "Elle connaît son traitement quotidien mais redoute les situations d'urgence et n'a jamais "
+    "réalisé d'injection d'hydrocortisone. Elle travaille à temps plein comme comptable, vit avec "
+    "son conjoint et leurs deux enfants. Elle souhaite pouvoir partir en vacances sereinement et "
+    "savoir quoi dire aux urgences."
+)
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's text, whitespace collapsed (line breaks in the letter become spaces)."""
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+@pytest.fixture
+def ctx(app):  # type: ignore[no-untyped-def]
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def path(db, ctx):  # type: ignore[no-untyped-def]
+    """Claire's programme, Alice enrolled with a realistic path and her oral consent."""
+    educator = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
+    programme = make_programme("Programme A", educator)
+    patient = make_patient("Alice")
+    enrollment = enroll(patient, programme)
+    enrollment.bep_synthesis = BEP
+    enrollment.objectives.append(Objective(text="Alice travel objective"))
+    enrollment.objectives[0].status = ObjectiveStatus.ACHIEVED
+    first, second = programme.workshops
+    enrollment.attendances = [
+        WorkshopAttendance(workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8)),
+        WorkshopAttendance(workshop=second, status=AttendanceStatus.PLANNED, scheduled_on=dt.date(2026, 12, 3)),
+    ]
+    enrollment.competencies = [
+        Competency(text="Alice explains the warning signs in her own words"),
+        Competency(text="Alice prepares her emergency kit", is_acquired=False),
+    ]
+    db.flush()
+    consent.record_oral_consent(enrollment, educator, dt.date.today())
+    db.flush()
+    return enrollment, educator
+
+
+START_ITEMS = [
+    "CHU Test",
+    "Endocrinologie",
+    "Programme A",
+    "Dr Alice GP",
+    "Synthèse du Bilan Éducatif Partagé et du programme personnalisé",
+    "Alice Martin",
+    "Docteur,",
+    "redoute les situations d'urgence",
+    "Objectifs personnalisés élaborés avec le patient",
+    "Alice treatment objective",
+    "Alice life objective",
+    "Alice travel objective",
+    "Ateliers prévus",
+    "Programme A workshop 1",
+    "Programme A workshop 2",
+    "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, coordination@example.org",
+    "Si vous le jugez utile, vous pouvez nous transmettre des informations complémentaires "
+    "(exemples : situation de vie, comorbidités, évènements de vie marquants récents du patient, "
+    "objectifs complémentaires…) en veillant au consentement du patient.",
+    "Vous pouvez proposer un objectif complémentaire dont nous pourrons discuter avec le patient.",
+    "Coordination du programme d'éducation thérapeutique",
+    "Courrier adressé avec l'accord du patient, recueilli oralement le",
+]
+
+END_ITEMS = [
+    "CHU Test",
+    "Dr Alice GP",
+    "Synthèse de l'évaluation individuelle",
+    "Ateliers suivis",
+    "Programme A workshop 1",
+    "Compétences acquises ou développées",
+    "Alice explains the warning signs in her own words",
+    "Alice prepares her emergency kit",
+    "Objectifs restant à travailler",
+    "Alice life objective",
+    "Alice travel objective",
+    "Nous avons conseillé à Alice Martin d'aborder avec vous : Alice GP topics",
+    "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, coordination@example.org",
+]
+
+
+def test_start_letter_holds_every_recommended_item_on_one_page(path) -> None:
+    enrollment, educator = path
+    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+    text = pdf_text(letter.pdf)
+    assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
+    for item in START_ITEMS:
+        assert item in text, item
+    assert re.search(r"Le \d{1,2} \w+ 20\d\d", text)
+    assert "Arrêté" not in text and "article" not in text.lower()
+
+
+def test_end_letter_holds_every_recommended_item_on_one_page(path) -> None:
+    enrollment, educator = path
+    letter = letters.issue_letter(enrollment, LetterKind.END, educator, copy_given_to_patient=True)
+    text = pdf_text(letter.pdf)
+    assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
+    for item in END_ITEMS:
+        assert item in text, item
+    # The achieved objective is not "still to work on"; the planned workshop was not attended.
+    assert "Alice treatment objective" not in text
+    assert "Programme A workshop 2" not in text
+    assert "Une copie de cette synthèse a été remise à Alice Martin" in text
+    assert letter.copy_given_to_patient
+
+
+def test_end_letter_without_copy_does_not_claim_one(path) -> None:
+    enrollment, educator = path
+    letter = letters.issue_letter(enrollment, LetterKind.END, educator)
+    assert "Une copie de cette synthèse" not in pdf_text(letter.pdf)
+    assert not letter.copy_given_to_patient
+
+
+def test_letter_is_in_english_when_the_educator_chose_english(path) -> None:
+    enrollment, educator = path
+    educator.locale = "en"
+    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+    text = pdf_text(letter.pdf)
+    assert letter.locale == "en"
+    assert "Summary of the Shared Educational Assessment and of the personalised programme" in text
+    assert "Dear Doctor," in text
+    assert "Synthèse du Bilan" not in text
+
+
+def test_no_letter_without_consent(path, db) -> None:
+    enrollment, educator = path
+    consent.withdraw_consent(enrollment, educator)
+    with pytest.raises(letters.ConsentRequired) as refused:
+        letters.issue_letter(enrollment, LetterKind.START, educator)
+    assert "accord du patient" in refused.value.problems[0]
+    assert enrollment.letters == []
+    assert db.scalar(select(AuditEvent).where(AuditEvent.tag == "letter:refused")) is not None
+
+
+def test_letter_is_issued_again_once_consent_is_given_back(path) -> None:
+    enrollment, educator = path
+    consent.withdraw_consent(enrollment, educator)
+    with pytest.raises(letters.ConsentRequired):
+        letters.issue_letter(enrollment, LetterKind.START, educator)
+    consent.give_consent(enrollment, enrollment.patient.user)
+    assert letters.issue_letter(enrollment, LetterKind.START, educator).version == 1
+
+
+def test_bep_synthesis_longer_than_ten_lines_is_refused_with_what_to_shorten(path) -> None:
+    enrollment, educator = path
+    enrollment.bep_synthesis = "Une phrase du bilan assez longue pour remplir une ligne. " * 20
+    with pytest.raises(letters.LetterError) as refused:
+        letters.issue_letter(enrollment, LetterKind.START, educator)
+    assert any("Raccourcissez la synthèse du BEP" in p for p in refused.value.problems)
+    assert enrollment.letters == []
+
+
+def test_more_than_three_objectives_are_refused(path) -> None:
+    enrollment, educator = path
+    enrollment.objectives.append(Objective(text="A fourth objective"))
+    with pytest.raises(letters.LetterError) as refused:
+        letters.issue_letter(enrollment, LetterKind.START, educator)
+    assert any("3 objectifs personnalisés au maximum (il y en a 4)" in p for p in refused.value.problems)
+
+
+def test_missing_coordinator_contact_and_gp_are_named(path) -> None:
+    enrollment, educator = path
+    enrollment.programme.coordinator_phone = ""
+    enrollment.programme.coordinator_email = ""
+    enrollment.patient.care_team = [m for m in enrollment.patient.care_team if m.role != CareRole.GP]
+    with pytest.raises(letters.LetterError) as refused:
+        letters.issue_letter(enrollment, LetterKind.START, educator)
+    problems = " ".join(refused.value.problems)
+    assert "le téléphone direct du coordonnateur" in problems
+    assert "l'adresse e-mail du coordonnateur" in problems
+    assert "Ajoutez le médecin traitant" in problems
+
+
+def test_content_over_one_page_is_refused_naming_the_longest_texts(path, db) -> None:
+    enrollment, educator = path
+    enrollment.bep_synthesis = ("Le bilan décrit la situation de vie et les besoins du patient. " * 14)[:880]
+    for objective in enrollment.objectives:
+        objective.text = ("Un objectif personnalisé formulé avec beaucoup de détails. " * 6)[:300]
+    for number in range(14):
+        workshop = enrollment.programme.workshops[0].__class__(title=f"Atelier supplémentaire numéro {number} sur la vie quotidienne avec la maladie")
+        enrollment.programme.workshops.append(workshop)
+        enrollment.attendances.append(WorkshopAttendance(workshop=workshop))
+    db.flush()
+    with pytest.raises(letters.LetterError) as refused:
+        letters.issue_letter(enrollment, LetterKind.START, educator)
+    message = refused.value.problems[0]
+    assert "il doit tenir sur une page A4" in message
+    assert f"la synthèse du BEP ({len(enrollment.bep_synthesis)} caractères)" in message
+    assert "les ateliers prévus (16 éléments" in message
+    assert enrollment.letters == []
+
+
+def test_issued_letter_is_immutable_and_reissue_makes_a_new_version(path, db) -> None:
+    enrollment, educator = path
+    first = letters.issue_letter(enrollment, LetterKind.START, educator)
+    stored_hash = first.sha256
+    assert stored_hash == hashlib.sha256(first.pdf).hexdigest()
+    assert first.snapshot["bep_synthesis"] == BEP
+    enrollment.bep_synthesis = "Nouvelle synthèse après un échange avec le patient."
+    db.flush()
+    second = letters.issue_letter(enrollment, LetterKind.START, educator)
+    db.expire_all()
+    assert (first.version, second.version) == (1, 2)
+    assert first.sha256 == stored_hash and letters.load_letter_pdf(first) == first.pdf
+    assert first.snapshot["bep_synthesis"] == BEP
+    assert "Nouvelle synthèse" in pdf_text(second.pdf)
+    assert "Nouvelle synthèse" not in pdf_text(first.pdf)
+    assert letters.latest_letters(enrollment)[LetterKind.START].id == second.id
+
+
+def test_issuing_records_an_audit_event_and_notifies_the_patient(path, db) -> None:
+    enrollment, educator = path
+    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+    event = db.scalar(select(AuditEvent).where(AuditEvent.tag == "letter:issued"))
+    assert event.details == {
+        "enrollment": enrollment.id, "letter": letter.public_id, "kind": "start", "version": 1
+    }
+    notice = db.scalar(select(Notification).where(Notification.kind == "letter_issued"))
+    assert notice.user_id == enrollment.patient.user_id
+    assert notice.link == "/programme/"
+    assert notice.params["letter_kind"] == "start"
+
+
+def _gp_share(patient) -> Share:  # type: ignore[no-untyped-def]
+    share = Share(patient=patient, audience=Audience.GP, label="Dr GP", sections=["conditions"])
+    return share
+
+
+def test_letter_carries_the_gp_share_link_and_its_qr_code(path, db) -> None:
+    from pathway.sharing.shares import share_url
+
+    enrollment, educator = path
+    share = _gp_share(enrollment.patient)
+    db.add(share)
+    db.flush()
+    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+    text = pdf_text(letter.pdf)
+    url = share_url(share)
+    assert letter.snapshot["share_url"] == url
+    assert "La synthèse à jour, contrôlée par le patient" in text
+    assert url.replace("-", "") in text.replace(" ", "").replace("-", "")
+    images = [image for page in PdfReader(io.BytesIO(letter.pdf)).pages for image in page.images]
+    assert images, "the QR code is embedded"
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+
+    decoded = decode(Image.open(io.BytesIO(images[0].data)))
+    assert decoded and decoded[0].data.decode() == url
+
+
+def test_letter_has_no_share_link_when_the_gp_share_is_revoked(path, db) -> None:
+    enrollment, educator = path
+    share = _gp_share(enrollment.patient)
+    share.revoked_at = dt.datetime.now(dt.UTC)
+    db.add(share)
+    db.flush()
+    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+    assert letter.snapshot["share_url"] is None
+    assert "contrôlée par le patient" not in pdf_text(letter.pdf)
+
+
+def test_shared_letters_disappear_when_consent_is_withdrawn(path) -> None:
+    enrollment, educator = path
+    start = letters.issue_letter(enrollment, LetterKind.START, educator)
+    first_end = letters.issue_letter(enrollment, LetterKind.END, educator)
+    end = letters.issue_letter(enrollment, LetterKind.END, educator)
+    shared = letters.shared_letters(enrollment.patient)
+    assert {letter.id for letter in shared} == {start.id, end.id}
+    assert first_end.id not in {letter.id for letter in shared}
+    consent.withdraw_consent(enrollment, enrollment.patient.user)
+    assert letters.shared_letters(enrollment.patient) == []
+    # The patient still has their own letters.
+    assert {letter.id for letter in letters.patient_letters(enrollment.patient)} == {start.id, end.id}
+
+
+HOSTILE = [
+    '<img src="file:///etc/passwd">',
+    '<link rel="attachment" href="file:///etc/hostname">',
+    "<style>@import url(http://169.254.169.254/)</style>",
+    "url(http://127.0.0.1:5432/)",
+    "http://127.0.0.1:5432/",
+]
+
+
+def test_hostile_text_is_printed_literally_and_nothing_is_fetched(path, db, monkeypatch) -> None:
+    enrollment, educator = path
+    refused: list[str] = []
+    original = documents.safe_fetcher
+
+    def spying_fetcher():  # type: ignore[no-untyped-def]
+        fetcher = original()
+        refused_list = fetcher.refused
+        real_fetch = fetcher.fetch
+
+        def fetch(url, headers=None):  # type: ignore[no-untyped-def]
+            if not url.startswith("data:"):
+                refused.append(url)
+            return real_fetch(url, headers)
+
+        fetcher.fetch = fetch
+        assert refused_list == []
+        return fetcher
+
+    def no_network(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the renderer tried to open a network connection")
+
+    monkeypatch.setattr(documents, "safe_fetcher", spying_fetcher)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    enrollment.bep_synthesis = " ".join(HOSTILE[:3])
+    enrollment.objectives[0].text = HOSTILE[3]
+    enrollment.objectives[1].text = HOSTILE[4]
+    enrollment.programme.name = '<img src="file:///etc/passwd">'
+    enrollment.patient.care_team[0].name = '<link rel="attachment" href="file:///etc/hostname">'
+    db.flush()
+    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+    text = pdf_text(letter.pdf)
+    for payload in HOSTILE:
+        assert payload in text, payload
+    assert "root:" not in text
+    reader = PdfReader(io.BytesIO(letter.pdf))
+    assert reader.attachments == {}
+    assert "/EmbeddedFiles" not in str(reader.trailer["/Root"])
+    assert refused == []
+
+
+def test_weasyprint_is_pinned_at_a_version_without_fetcher_advisories() -> None:
+    assert Version(weasyprint.__version__) >= Version("70.0")
+
+
+def test_preview_lists_the_problems_without_storing_anything(path, db) -> None:
+    enrollment, educator = path
+    enrollment.gp_topics = ""
+    preview = letters.preview_letter(enrollment, LetterKind.END, educator)
+    assert "Indiquez ce que le patient souhaite aborder avec son médecin traitant." in preview.problems
+    assert enrollment.letters == []
+    ok = letters.preview_letter(enrollment, LetterKind.START, educator)
+    assert ok.problems == [] and ok.pages == 1
+    assert "Alice treatment objective" in ok.html
