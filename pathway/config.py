@@ -98,6 +98,17 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "TRUSTED_HOSTS": trusted_hosts,
         "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES", "0"), "TRUSTED_PROXIES"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Redis: keys under a prefix (several deployments may share one server), short
+        # timeouts, and per-process counting for a while if Redis stops answering.
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "key_prefix": env.get("RATELIMIT_KEY_PREFIX", "pathway"),
+            **(
+                {"socket_timeout": 1, "socket_connect_timeout": 1}
+                if env.get("RATELIMIT_STORAGE_URI", "").startswith(("redis", "rediss"))
+                else {}
+            ),
+        },
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 512 * 1024,

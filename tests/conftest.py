@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from pathway.migrate import upgrade
 
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
 PUBLIC_BASE_URL = "https://pathway.test"
+RATELIMIT_PREFIX = f"pathway-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -60,6 +62,8 @@ def make_config(url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "TRUSTED_HOSTS": ["pathway.test", "localhost"],
         "SERVER_NAME": None,
         "RATELIMIT_STORAGE_URI": os.environ.get("PATHWAY_TEST_REDIS", "memory://"),
+        # limiter.reset() empties only this run's keys, not those of another run on the same Redis.
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RATELIMIT_PREFIX},
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "SMTP_HOST": "",
     }
