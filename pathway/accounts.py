@@ -27,11 +27,36 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("pathway-timing-equaliser")
 
 COMMON_PASSWORDS = frozenset(
-    """123456789012 1234567890123 azertyuiopqs qwertyuiopas motdepasse123 password1234
-    passwordpassword 111111111111 000000000000 123123123123 azerty123456 qwerty123456
-    iloveyou1234 motdepasse12 bonjour12345 soleil123456 doudou123456 marseille123
-    azertyazerty qwertyqwerty abcdefghijkl abc123abc123 administrator welcome12345
-    letmein12345 changeme1234 pathway-demo motdepassemotdepasse""".split()
+    [
+        "123456789012",
+        "1234567890123",
+        "azertyuiopqs",
+        "qwertyuiopas",
+        "motdepasse123",
+        "password1234",
+        "passwordpassword",
+        "111111111111",
+        "000000000000",
+        "123123123123",
+        "azerty123456",
+        "qwerty123456",
+        "iloveyou1234",
+        "motdepasse12",
+        "bonjour12345",
+        "soleil123456",
+        "doudou123456",
+        "marseille123",
+        "azertyazerty",
+        "qwertyqwerty",
+        "abcdefghijkl",
+        "abc123abc123",
+        "administrator",
+        "welcome12345",
+        "letmein12345",
+        "changeme1234",
+        "pathway-demo",
+        "motdepassemotdepasse",
+    ]
 )
 
 

@@ -19,7 +19,7 @@ class Purpose(enum.StrEnum):
     SHARE = "pathway.share-link"
     EMERGENCY = "pathway.emergency-card"
     INVITATION = "pathway.invitation"
-    PASSWORD_RESET = "pathway.password-reset"
+    PASSWORD_RESET = "pathway.password-reset"  # noqa: S105 (a salt name, not a secret)
 
 
 # Purposes whose tokens also carry a signing time, checked against a maximum age.

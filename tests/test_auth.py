@@ -42,8 +42,12 @@ def test_educator_lands_on_their_patients(client, db) -> None:
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(client, db) -> None:
     make_user("known@example.org")
-    wrong = client.submit("/auth/login", {"email": "known@example.org", "password": "nope nope nope"})
-    unknown = client.submit("/auth/login", {"email": "ghost@example.org", "password": "nope nope nope"})
+    wrong = client.submit(
+        "/auth/login", {"email": "known@example.org", "password": "nope nope nope"}
+    )
+    unknown = client.submit(
+        "/auth/login", {"email": "ghost@example.org", "password": "nope nope nope"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))  # noqa: E731
     assert strip(wrong) == strip(unknown)
@@ -68,7 +72,9 @@ def test_sign_in_without_csrf_token_is_refused(client, db) -> None:
 
 def test_sign_in_is_rate_limited(client, db) -> None:
     statuses = [
-        client.submit("/auth/login", {"email": f"x{i}@example.org", "password": "bad password"}).status_code
+        client.submit(
+            "/auth/login", {"email": f"x{i}@example.org", "password": "bad password"}
+        ).status_code
         for i in range(12)
     ]
     assert statuses[:10] == [401] * 10
@@ -78,7 +84,9 @@ def test_sign_in_is_rate_limited(client, db) -> None:
 def test_repeated_failures_lock_the_account_for_a_while(client, db) -> None:
     user = make_user("target@example.org")
     for _ in range(accounts.LOCKOUT_THRESHOLD):
-        client.submit("/auth/login", {"email": "target@example.org", "password": "wrong wrong wrong"})
+        client.submit(
+            "/auth/login", {"email": "target@example.org", "password": "wrong wrong wrong"}
+        )
     assert db.get(User, user.id).locked_until is not None
     # Even the right password is refused while locked, with the same message.
     response = client.submit("/auth/login", {"email": "target@example.org", "password": PASSWORD})
@@ -218,14 +226,21 @@ def test_invitation_refuses_weak_or_mismatched_passwords_and_stays_usable(app, c
     assert db.scalar(select(User).where(User.email == "newpatient@example.org")) is None
 
 
-def test_inviting_an_existing_account_email_is_refused_and_nothing_is_saved(app, client, db) -> None:
+def test_inviting_an_existing_account_email_is_refused_and_nothing_is_saved(
+    app, client, db
+) -> None:
     make_user("taken@example.org")
     educator = make_user("eve@example.org", Role.EDUCATOR)
     programme = make_programme(educator=educator)
     sign_in(client, "eve@example.org")
     response = client.submit(
         "/team/patients/new",
-        {"programme_id": programme.id, "first_name": "A", "last_name": "B", "email": "taken@example.org"},
+        {
+            "programme_id": programme.id,
+            "first_name": "A",
+            "last_name": "B",
+            "email": "taken@example.org",
+        },
     )
     assert response.status_code == 200
     assert "Un compte existe déjà" in response.get_data(as_text=True)
@@ -266,7 +281,15 @@ def test_reset_link_expires(app, client, db) -> None:
 def test_create_user_command_creates_staff(app, db) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["create-user", "--role", "educator", "--email", "New@Example.org", "--password", NEW_PASSWORD]
+        args=[
+            "create-user",
+            "--role",
+            "educator",
+            "--email",
+            "New@Example.org",
+            "--password",
+            NEW_PASSWORD,
+        ]
     )
     assert result.exit_code == 0, result.output
     user = db.scalar(select(User).where(User.email == "new@example.org"))

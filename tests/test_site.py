@@ -58,7 +58,9 @@ def test_pages_are_in_french_by_default(client) -> None:
 
 
 def test_language_switch_is_remembered_for_visitors(client) -> None:
-    response = client.submit("/language", {"locale": "en", "next": "/auth/login"}, page="/auth/login")
+    response = client.submit(
+        "/language", {"locale": "en", "next": "/auth/login"}, page="/auth/login"
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/auth/login"
     page = client.get("/auth/login").get_data(as_text=True)

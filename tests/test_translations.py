@@ -17,9 +17,24 @@ CATALOGUE = ROOT / "pathway" / "translations" / "fr" / "LC_MESSAGES" / "messages
 def extracted_msgids(tmp_path: Path) -> set[str]:
     template = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(template), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(template),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with template.open("rb") as handle:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
@@ -31,7 +46,8 @@ def test_every_string_in_the_code_has_a_french_translation(tmp_path: Path) -> No
     translated = {
         (m.id if isinstance(m.id, str) else m.id[0])
         for m in catalogue
-        if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
+        if m.id
+        and (all(m.string) if isinstance(m.string, tuple) else m.string)
         and "fuzzy" not in m.flags
     }
     missing = sorted(extracted_msgids(tmp_path) - translated)
@@ -49,5 +65,7 @@ def test_french_translations_keep_their_placeholders() -> None:
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         expected = set(placeholder.findall(ids[-1]))
         for text in strings:
-            assert set(placeholder.findall(text)) <= expected | set(placeholder.findall(ids[0])), message.id
+            assert set(placeholder.findall(text)) <= expected | set(placeholder.findall(ids[0])), (
+                message.id
+            )
             assert expected <= set(placeholder.findall(text)) | {"%(num)d"}, message.id
