@@ -72,7 +72,9 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from pathway.auth.routes import bp as auth_bp
     from pathway.card.routes import bp as card_bp
+    from pathway.conversation.routes import bp as conversation_bp
     from pathway.emergency.routes import bp as emergency_bp
+    from pathway.inbox.routes import bp as inbox_bp
     from pathway.patient.routes import bp as patient_bp
     from pathway.programme.routes import bp as programme_bp
     from pathway.shared.routes import bp as shared_bp
@@ -90,6 +92,8 @@ def _register_blueprints(app: Flask) -> None:
         team_bp,
         shared_bp,
         emergency_bp,
+        conversation_bp,
+        inbox_bp,
     ):
         app.register_blueprint(blueprint)
 

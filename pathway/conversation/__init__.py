@@ -1,0 +1,1 @@
+"""Professionals reply through a shared link (no account); the team's answers show there."""

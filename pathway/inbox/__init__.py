@@ -1,0 +1,1 @@
+"""The inbox: notifications, and replies the patient decides on and the team answers."""

@@ -1,0 +1,44 @@
+"""Forms of the inbox: the patient's decisions and the team's answers."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from pathway.exchanges import ANSWER_MAX, COMMENT_MAX
+
+TOO_LONG = _l("This text is too long (%(max)d characters at most).")
+
+
+class ActionForm(FlaskForm):
+    """A one-button action (keep, delete, adopt): only the CSRF token."""
+
+
+class ForwardForm(FlaskForm):
+    enrollment = SelectField(
+        _l("Programme whose team receives it"),
+        coerce=int,
+        validate_choice=False,
+    )
+    comment = TextAreaField(
+        _l("Your comment for the team (optional)"),
+        validators=[Length(max=COMMENT_MAX, message=TOO_LONG)],
+    )
+
+
+class CommentForm(FlaskForm):
+    comment = TextAreaField(
+        _l("Your comment"),
+        validators=[Length(max=COMMENT_MAX, message=TOO_LONG)],
+        description=_l("Only you and, if you pass the reply on, your ETP team read it."),
+    )
+
+
+class AnswerForm(FlaskForm):
+    body = TextAreaField(
+        _l("Your answer"),
+        validators=[DataRequired(message=_l("Write your answer.")), Length(max=ANSWER_MAX, message=TOO_LONG)],
+        description=_l("The professional reads it on the same link; the patient reads it too."),
+    )

@@ -1,0 +1,377 @@
+"""The inbox: the patient decides on replies; the team adopts objectives and answers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from pathway import exchanges
+from pathway.models import Contribution, ContributionStatus, Message, Objective, Role
+from pathway.sharing import shares
+from tests.factories import enroll, make_patient, make_programme, make_user, sign_in
+from tests.test_conversation import XSS, make_share, panel_html, post_reply, reply_data
+
+
+@pytest.fixture
+def world(db):  # type: ignore[no-untyped-def]
+    """Alice enrolled in Claire's programme; Bob and Eve elsewhere."""
+    claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois, IDE")
+    eve = make_user("eve@example.org", Role.EDUCATOR, display_name="Eve")
+    programme = make_programme("Programme A", claire)
+    other_programme = make_programme("Programme B", eve)
+    alice = make_patient("Alice")
+    bob = make_patient("Bob")
+    alice_enrollment = enroll(alice, programme)
+    enroll(bob, other_programme)
+    share = make_share(alice)
+    return {
+        "claire": claire,
+        "eve": eve,
+        "alice": alice,
+        "bob": bob,
+        "enrollment": alice_enrollment,
+        "share": share,
+        "token": shares.share_token(share),
+    }
+
+
+def gp_replies(client, world, **fields):  # type: ignore[no-untyped-def]
+    response = post_reply(client, world["token"], reply_data(**fields))
+    assert response.status_code == 303
+    return
+
+
+def only_contribution(db) -> Contribution:  # type: ignore[no-untyped-def]
+    contribution = db.scalar(select(Contribution).order_by(Contribution.id.desc()))
+    assert contribution is not None
+    return contribution
+
+
+def unread_badge(page: str) -> str | None:
+    match = re.search(r'<span class="badge">(\d+)', page)
+    return match.group(1) if match else None
+
+
+def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
+    gp = app.test_client()
+    # 1. The GP replies through the link.
+    gp_replies(gp, world, proposed_objective="Savoir quand appeler le médecin traitant")
+    contribution = only_contribution(db)
+
+    # 2. Alice sees it first: notification badge, inbox, detail.
+    sign_in(client, "alice@example.org")
+    home = client.get("/patient/").get_data(as_text=True)
+    assert unread_badge(home) == "1"
+    inbox = client.get("/inbox/").get_data(as_text=True)
+    assert "Dr Paul Martin" in inbox
+    assert unread_badge(client.get("/patient/").get_data(as_text=True)) is None  # read now
+    detail = client.get(f"/inbox/contributions/{contribution.id}")
+    assert detail.status_code == 200
+    assert "Lives alone since September." in detail.get_data(as_text=True)
+    db.refresh(contribution)
+    assert contribution.read_by_patient_at is not None
+
+    # Claire sees nothing before Alice decides.
+    sign_in(other_client, "claire@example.org")
+    assert "Dr Paul Martin" not in other_client.get("/inbox/").get_data(as_text=True)
+    assert other_client.get(f"/inbox/team/contributions/{contribution.id}").status_code == 404
+
+    # 3. Alice forwards it to her programme's team with a comment.
+    page = f"/inbox/contributions/{contribution.id}"
+    response = client.submit(
+        f"/inbox/contributions/{contribution.id}/forward",
+        {"enrollment": str(world["enrollment"].id), "comment": "Please read, Alice"},
+        page=page,
+    )
+    assert response.status_code == 302
+    db.refresh(contribution)
+    assert contribution.status == ContributionStatus.FORWARDED
+    assert contribution.enrollment_id == world["enrollment"].id
+
+    # 4. Claire is notified, sees it with author and date, and adopts the objective.
+    team_inbox = other_client.get("/inbox/").get_data(as_text=True)
+    assert "Dr Paul Martin" in team_inbox
+    assert "Alice Martin" in team_inbox
+    team_page = other_client.get(f"/inbox/team/contributions/{contribution.id}").get_data(as_text=True)
+    assert "Please read, Alice" in team_page
+    assert "paul.martin@medecin.mssante.fr" in team_page
+    world["enrollment"].objectives.pop()  # two → one objective, so adopting makes two
+    db.commit()
+    response = other_client.submit(
+        f"/inbox/team/contributions/{contribution.id}/adopt", {}, page=f"/inbox/team/contributions/{contribution.id}"
+    )
+    assert response.status_code == 302
+    adopted = db.scalar(select(Objective).where(Objective.text == "Savoir quand appeler le médecin traitant"))
+    assert adopted is not None
+    assert adopted.enrollment_id == world["enrollment"].id
+    assert adopted.proposed_by == "Dr Paul Martin (médecin traitant)"
+
+    # 5. Claire answers; the answer is on the same link.
+    response = other_client.submit(
+        f"/inbox/team/contributions/{contribution.id}/answer",
+        {"body": "Merci, nous en parlerons à l'atelier."},
+        page=f"/inbox/team/contributions/{contribution.id}",
+    )
+    assert response.status_code == 302
+    assert db.scalar(select(func.count()).select_from(Message)) == 1
+
+    # 6. The GP sees the answer on the same /s/ link.
+    panel = panel_html(app, world["token"], world["alice"])
+    assert "Merci, nous en parlerons à l&#39;atelier." in panel
+    assert "Please read, Alice" not in panel  # the patient's comment is for the team
+
+    # 7. Alice sees everything: her inbox notification and the whole conversation.
+    inbox = client.get("/inbox/").get_data(as_text=True)
+    assert "nous en parlerons" not in inbox  # the notice, not the content
+    conversation = client.get(f"/inbox/shares/{world['share'].public_id}").get_data(as_text=True)
+    assert "Lives alone since September." in conversation
+    assert "Merci, nous en parlerons à l&#39;atelier." in conversation
+    assert "Please read, Alice" in conversation
+    assert conversation.index("Lives alone") < conversation.index("Merci, nous en parlerons")
+
+
+def test_patient_keeps_a_reply_and_the_team_never_sees_it(app, db, client, other_client, world) -> None:
+    gp_replies(app.test_client(), world)
+    contribution = only_contribution(db)
+    sign_in(client, "alice@example.org")
+
+    response = client.submit(f"/inbox/contributions/{contribution.id}/keep", {}, page=f"/inbox/contributions/{contribution.id}")
+
+    assert response.status_code == 302
+    db.refresh(contribution)
+    assert contribution.status == ContributionStatus.KEPT
+    sign_in(other_client, "claire@example.org")
+    assert other_client.get(f"/inbox/team/contributions/{contribution.id}").status_code == 404
+    assert "Dr Paul Martin" not in other_client.get("/inbox/").get_data(as_text=True)
+
+
+def test_patient_comments_then_deletes_a_reply(app, db, client, world) -> None:
+    gp_replies(app.test_client(), world)
+    contribution = only_contribution(db)
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+
+    client.submit(f"{page}/comment", {"comment": "My own note"}, page=page)
+    db.refresh(contribution)
+    assert contribution.patient_comment == "My own note"
+    response = client.submit(f"{page}/delete", {}, page=page)
+
+    assert response.status_code == 302
+    assert db.scalar(select(func.count()).select_from(Contribution)) == 0
+    assert client.get(page).status_code == 404
+    assert "Lives alone" not in panel_html(app, world["token"], world["alice"])
+
+
+def test_oversized_comment_is_refused_with_a_message(app, db, client, world) -> None:
+    gp_replies(app.test_client(), world)
+    contribution = only_contribution(db)
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+
+    response = client.submit(f"{page}/comment", {"comment": "y" * 2001}, page=page)
+
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "trop long" in body or "too long" in body
+    db.refresh(contribution)
+    assert contribution.patient_comment == ""
+
+
+def test_patient_cannot_forward_to_a_programme_she_is_not_in(app, db, client, world) -> None:
+    gp_replies(app.test_client(), world)
+    contribution = only_contribution(db)
+    bob_enrollment = world["bob"].enrollments[0]
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+
+    response = client.submit(f"{page}/forward", {"enrollment": str(bob_enrollment.id)}, page=page)
+
+    assert response.status_code == 422
+    db.refresh(contribution)
+    assert contribution.status == ContributionStatus.PENDING
+    assert contribution.enrollment_id is None
+
+
+@pytest.mark.parametrize("action", ["forward", "keep", "comment", "delete"])
+def test_bob_cannot_act_on_alices_replies(app, db, client, other_client, world, action) -> None:
+    gp_replies(app.test_client(), world)
+    contribution = only_contribution(db)
+    sign_in(other_client, "bob@example.org")
+    data = {"enrollment": str(world["bob"].enrollments[0].id), "comment": "Bob was here"}
+
+    response = other_client.submit(f"/inbox/contributions/{contribution.id}/{action}", data, page="/inbox/")
+
+    assert response.status_code == 404
+    db.refresh(contribution)
+    assert contribution.status == ContributionStatus.PENDING
+    assert contribution.patient_comment == ""
+
+
+def test_bob_cannot_read_alices_replies_or_conversations(app, db, client, world) -> None:
+    gp_replies(app.test_client(), world)
+    contribution = only_contribution(db)
+    sign_in(client, "bob@example.org")
+
+    assert client.get(f"/inbox/contributions/{contribution.id}").status_code == 404
+    assert client.get(f"/inbox/shares/{world['share'].public_id}").status_code == 404
+    assert "Dr Paul Martin" not in client.get("/inbox/").get_data(as_text=True)
+
+
+def forwarded(app, db, world) -> Contribution:  # type: ignore[no-untyped-def]
+    gp_replies(app.test_client(), world)
+    contribution = only_contribution(db)
+    exchanges.forward(contribution, world["enrollment"].id)
+    db.commit()
+    return contribution
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("get", ""), ("post", "/adopt"), ("post", "/answer")])
+def test_eve_of_another_programme_gets_404(app, db, client, world, method, suffix) -> None:
+    contribution = forwarded(app, db, world)
+    sign_in(client, "eve@example.org")
+    url = f"/inbox/team/contributions/{contribution.id}{suffix}"
+
+    if method == "get":
+        response = client.get(url)
+    else:
+        response = client.submit(url, {"body": "Eve's answer"}, page="/inbox/")
+
+    assert response.status_code == 404
+    assert "Dr Paul Martin" not in client.get("/inbox/").get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_patients_cannot_use_team_pages_nor_educators_patient_pages(app, db, client, other_client, world) -> None:
+    contribution = forwarded(app, db, world)
+    sign_in(client, "alice@example.org")
+    sign_in(other_client, "claire@example.org")
+
+    assert client.get(f"/inbox/team/contributions/{contribution.id}").status_code == 404
+    assert other_client.get(f"/inbox/contributions/{contribution.id}").status_code == 404
+
+
+def test_inbox_needs_an_account(app, client) -> None:
+    response = client.get("/inbox/")
+
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_fourth_objective_is_refused_with_a_message(app, db, client, world) -> None:
+    contribution = forwarded(app, db, world)
+    world["enrollment"].objectives.append(Objective(text="Third objective"))
+    db.commit()
+    sign_in(client, "claire@example.org")
+    page = f"/inbox/team/contributions/{contribution.id}"
+
+    response = client.submit(f"{page}/adopt", {}, page=page)
+
+    assert response.status_code == 422
+    assert "3" in response.get_data(as_text=True)
+    assert "objecti" in response.get_data(as_text=True)
+    db.refresh(world["enrollment"])
+    assert len(world["enrollment"].objectives) == 3
+    db.refresh(contribution)
+    assert contribution.objective_adopted_at is None
+
+
+def test_an_objective_is_adopted_once(app, db, client, world) -> None:
+    contribution = forwarded(app, db, world)
+    sign_in(client, "claire@example.org")
+    page = f"/inbox/team/contributions/{contribution.id}"
+
+    assert client.submit(f"{page}/adopt", {}, page=page).status_code == 302
+    again = client.submit(f"{page}/adopt", {}, page=page)
+
+    assert again.status_code in (400, 422)
+    db.refresh(world["enrollment"])
+    assert len(world["enrollment"].objectives) == 3
+
+
+def test_answer_refused_once_the_link_is_revoked(app, db, client, world) -> None:
+    contribution = forwarded(app, db, world)
+    shares.revoke_share(world["share"])
+    db.commit()
+    sign_in(client, "claire@example.org")
+    page = f"/inbox/team/contributions/{contribution.id}"
+
+    response = client.submit(f"{page}/answer", {"body": "Too late"}, page=page)
+
+    assert response.status_code == 422
+    assert db.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_oversized_answer_is_refused(app, db, client, world) -> None:
+    contribution = forwarded(app, db, world)
+    sign_in(client, "claire@example.org")
+    page = f"/inbox/team/contributions/{contribution.id}"
+
+    response = client.submit(f"{page}/answer", {"body": "z" * 4001}, page=page)
+
+    assert response.status_code == 422
+    assert "z" * 4001 in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_inbox_actions_without_csrf_answer_400(app, db, client, other_client, world) -> None:
+    contribution = forwarded(app, db, world)
+    sign_in(client, "alice@example.org")
+    sign_in(other_client, "claire@example.org")
+
+    assert client.post(f"/inbox/contributions/{contribution.id}/delete").status_code == 400
+    assert client.post(f"/inbox/contributions/{contribution.id}/comment", data={"comment": "x"}).status_code == 400
+    assert other_client.post(f"/inbox/team/contributions/{contribution.id}/answer", data={"body": "x"}).status_code == 400
+    assert other_client.post(f"/inbox/team/contributions/{contribution.id}/adopt").status_code == 400
+    assert db.scalar(select(func.count()).select_from(Contribution)) == 1
+    assert db.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world) -> None:
+    gp_replies(app.test_client(), world, author_name=XSS, author_role=XSS, message=XSS, proposed_objective=XSS[:300])
+    contribution = only_contribution(db)
+    exchanges.forward(contribution, world["enrollment"].id, comment=XSS)
+    exchanges.team_reply(contribution, world["claire"], XSS)
+    db.commit()
+    sign_in(client, "alice@example.org")
+    sign_in(other_client, "claire@example.org")
+
+    pages = [
+        client.get("/inbox/"),
+        client.get(f"/inbox/contributions/{contribution.id}"),
+        client.get(f"/inbox/shares/{world['share'].public_id}"),
+        other_client.get("/inbox/"),
+        other_client.get(f"/inbox/team/contributions/{contribution.id}"),
+    ]
+    for response in pages:
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_notifications_are_sentences_in_the_readers_language(app, db, client, world) -> None:
+    gp_replies(app.test_client(), world)
+    sign_in(client, "alice@example.org")
+
+    french = client.get("/inbox/").get_data(as_text=True)
+    client.set_cookie("lang", "en", domain="pathway.test")
+    world["alice"].user.locale = "en"
+    db.commit()
+    english = client.get("/inbox/").get_data(as_text=True)
+
+    assert "Dr Paul Martin replied through your link" in english
+    assert "Dr Paul Martin a répondu" in french
+
+
+def test_educator_is_notified_of_a_forwarded_reply(app, db, client, world) -> None:
+    forwarded(app, db, world)
+    sign_in(client, "claire@example.org")
+
+    home = client.get("/inbox/").get_data(as_text=True)
+
+    assert "Alice Martin" in home
+    assert exchanges.unread_count(world["claire"]) == 0  # reading the list marks them read
+    assert exchanges.unread_count(world["eve"]) == 0
