@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from pathway.db import session
 from pathway.models import AccessEvent, Share
 
@@ -48,3 +50,17 @@ def record_access(
     )
     session.add(event)
     return event
+
+
+def access_log(patient_id: int, share: Share | None = None, limit: int = 200) -> list[AccessEvent]:
+    """The patient's access events, newest first: all their shares, or one."""
+    query = (
+        select(AccessEvent)
+        .join(Share, AccessEvent.share_id == Share.id)
+        .where(Share.patient_id == patient_id)
+        .order_by(AccessEvent.occurred_at.desc(), AccessEvent.id.desc())
+        .limit(limit)
+    )
+    if share is not None:
+        query = query.where(AccessEvent.share_id == share.id)
+    return list(session.scalars(query))
