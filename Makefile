@@ -10,7 +10,7 @@ export PATHWAY_ENV ?= development
 # Debian packages the app and its tests need: Pango for WeasyPrint (PDF), zbar to decode QR codes in tests.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 fonts-dejavu-core poppler-utils
 
-.PHONY: run test install system-deps translations extract-messages bench soak e2e lint clean
+.PHONY: run test install system-deps translations extract-messages bench soak e2e e2e-deps lint clean
 
 run: install
 	$(BIN)/flask --app wsgi migrate
@@ -18,8 +18,21 @@ run: install
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
-test: install
+test: install e2e-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Only the end-to-end journeys in a real browser (also part of `make test`).
+e2e: install e2e-deps
+	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# axe-core, from the npm registry, for the accessibility audit of the end-to-end tests. Needed
+# only where Debian's Chromium can run them; without Chromium those tests are skipped.
+e2e-deps:
+	@if [ -x /usr/bin/chromium ] && [ ! -f node_modules/axe-core/axe.min.js ]; then \
+	  command -v npm >/dev/null || { echo "npm is needed for the accessibility audit: sudo apt-get install -y npm"; exit 1; }; \
+	  echo "Installing axe-core (npm ci)"; \
+	  npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 install: system-deps $(VENV)/.installed translations
 
