@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from pathway.letters.rules import BEP_MAX_CHARS, GP_TOPICS_MAX_CHARS
@@ -93,14 +94,14 @@ class ObjectiveForm(VersionedForm):
 
 
 OBJECTIVE_STATUSES = [
-    (ObjectiveStatus.IN_PROGRESS.value, _l("In progress")),
-    (ObjectiveStatus.ACHIEVED.value, _l("Achieved")),
-    (ObjectiveStatus.TO_CONTINUE.value, _l("Still to work on")),
+    SelectChoice(ObjectiveStatus.IN_PROGRESS.value, _l("In progress")),
+    SelectChoice(ObjectiveStatus.ACHIEVED.value, _l("Achieved")),
+    SelectChoice(ObjectiveStatus.TO_CONTINUE.value, _l("Still to work on")),
 ]
 ATTENDANCE_STATUSES = [
-    (AttendanceStatus.PLANNED.value, _l("Planned")),
-    (AttendanceStatus.ATTENDED.value, _l("Attended")),
-    (AttendanceStatus.MISSED.value, _l("Missed")),
+    SelectChoice(AttendanceStatus.PLANNED.value, _l("Planned")),
+    SelectChoice(AttendanceStatus.ATTENDED.value, _l("Attended")),
+    SelectChoice(AttendanceStatus.MISSED.value, _l("Missed")),
 ]
 
 
@@ -124,7 +125,7 @@ class CompetencyForm(VersionedForm):
     )
     level = SelectField(
         _l("Level"),
-        choices=[("acquired", _l("Acquired")), ("developing", _l("Being developed"))],
+        choices=[SelectChoice("acquired", _l("Acquired")), SelectChoice("developing", _l("Being developed"))],
     )
 
 

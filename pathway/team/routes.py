@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -97,7 +98,7 @@ def invite_patient() -> Response | str:
     form = forms.InvitePatientForm()
     existing_form = forms.EnrolExistingForm(prefix="existing", formdata=None)
     programmes = enrollments.programmes_of(current_user)
-    form.programme_id.choices = existing_form.programme_id.choices = [(p.id, p.name) for p in programmes]
+    form.programme_id.choices = existing_form.programme_id.choices = [SelectChoice(p.id, p.name) for p in programmes]
     if form.validate_on_submit():
         programme = enrollments.get_programme(current_user, form.programme_id.data)
         try:
@@ -125,7 +126,7 @@ def enrol_existing() -> Response | tuple[str, int]:
     form = forms.InvitePatientForm(formdata=None)
     existing_form = forms.EnrolExistingForm(prefix="existing")
     programmes = enrollments.programmes_of(current_user)
-    form.programme_id.choices = existing_form.programme_id.choices = [(p.id, p.name) for p in programmes]
+    form.programme_id.choices = existing_form.programme_id.choices = [SelectChoice(p.id, p.name) for p in programmes]
     if existing_form.validate_on_submit():
         programme = enrollments.get_programme(current_user, existing_form.programme_id.data)
         try:
@@ -161,7 +162,7 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
             form.version.data = version
     planned = {a.workshop_id for a in enrollment.attendances}
     built["plan_form"].workshop_id.choices = [
-        (w.id, w.title) for w in enrollment.programme.workshops if w.id not in planned
+        SelectChoice(w.id, w.title) for w in enrollment.programme.workshops if w.id not in planned
     ]
     if failed is not None:
         name = {"path": "path_form", "objective": "objective_form", "plan": "plan_form",
@@ -283,7 +284,7 @@ def remove_objective(enrollment_id: int, objective_id: int) -> Response | tuple[
 def plan_workshop(enrollment_id: int) -> Response | tuple[str, int]:
     enrollment = enrollments.get_enrollment(current_user, enrollment_id)
     form = forms.PlanWorkshopForm(prefix="plan")
-    form.workshop_id.choices = [(w.id, w.title) for w in enrollment.programme.workshops]
+    form.workshop_id.choices = [SelectChoice(w.id, w.title) for w in enrollment.programme.workshops]
 
     def act(enrollment: Enrollment, form: forms.PlanWorkshopForm) -> None:
         enrollments.plan_workshop(enrollment, form.version.data, form.workshop_id.data, form.scheduled_on.data)

@@ -1,0 +1,498 @@
+"""The team's pages: programmes, enrolling, the path (BEP, objectives, workshops, evaluation), letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from pathway.models import (
+    AttendanceStatus,
+    Competency,
+    Consent,
+    Enrollment,
+    Invitation,
+    Letter,
+    LetterKind,
+    ObjectiveStatus,
+    Role,
+    WorkshopAttendance,
+)
+from tests.factories import enroll, make_patient, make_programme, make_user, sign_in
+
+
+@pytest.fixture
+def team(db):  # type: ignore[no-untyped-def]
+    """Claire in programme A with Alice enrolled; Eve in programme B with Bob enrolled."""
+    claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
+    eve = make_user("eve@example.org", Role.EDUCATOR, display_name="Eve")
+    programme_a = make_programme("Programme A", claire)
+    programme_b = make_programme("Programme B", eve)
+    alice = enroll(make_patient("Alice"), programme_a)
+    bob = enroll(make_patient("Bob"), programme_b)
+    first = programme_a.workshops[0]
+    alice.attendances = [
+        WorkshopAttendance(workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8))
+    ]
+    alice.competencies = [Competency(text="Alice explains the warning signs")]
+    db.add(Consent(enrollment=alice, method="oral", recorded_by_id=claire.id, recorded_by_name="Claire Dubois"))
+    db.flush()
+    return {"claire": claire, "eve": eve, "a": programme_a, "b": programme_b, "alice": alice, "bob": bob}
+
+
+def page(client, url: str) -> str:  # type: ignore[no-untyped-def]
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_educator_sees_only_the_patients_of_their_programmes(client, team) -> None:
+    sign_in(client, "claire@example.org")
+    html = page(client, "/team/")
+    assert "Alice Martin" in html and "Bob Martin" not in html
+    assert "Programme A" in html and "Programme B" not in html
+
+
+def test_admin_sees_every_enrollment(client, team) -> None:
+    make_user("admin@example.org", Role.ADMIN)
+    sign_in(client, "admin@example.org")
+    assert client.get(f"/team/enrollments/{team['bob'].id}").status_code == 200
+    assert client.get(f"/team/enrollments/{team['alice'].id}").status_code == 200
+
+
+def _urls(team, db) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every enrollment, programme and letter URL of Alice's path, with its method."""
+    from pathway import letters
+    from flask import current_app
+
+    alice = team["alice"]
+    with current_app.test_request_context():
+        letter = letters.issue_letter(alice, LetterKind.START, team["claire"])
+    db.flush()
+    objective = alice.objectives[0]
+    attendance = alice.attendances[0]
+    competency = alice.competencies[0]
+    base = f"/team/enrollments/{alice.id}"
+    return [
+        ("GET", base),
+        ("POST", f"{base}/path"),
+        ("POST", f"{base}/objectives"),
+        ("POST", f"{base}/objectives/{objective.id}/status"),
+        ("POST", f"{base}/objectives/{objective.id}/delete"),
+        ("POST", f"{base}/workshops"),
+        ("POST", f"{base}/attendances/{attendance.id}/status"),
+        ("POST", f"{base}/attendances/{attendance.id}/delete"),
+        ("POST", f"{base}/competencies"),
+        ("POST", f"{base}/competencies/{competency.id}/delete"),
+        ("POST", f"{base}/consent"),
+        ("POST", f"{base}/consent/withdraw"),
+        ("GET", f"{base}/letters/start"),
+        ("GET", f"{base}/letters/end"),
+        ("POST", f"{base}/letters/start"),
+        ("GET", f"/team/letters/{letter.public_id}.pdf"),
+        ("POST", f"/team/letters/{letter.public_id}/send"),
+        ("GET", f"/team/programmes/{team['a'].id}"),
+        ("POST", f"/team/programmes/{team['a'].id}"),
+        ("POST", f"/team/programmes/{team['a'].id}/workshops"),
+    ]
+
+
+def test_educator_of_another_programme_gets_404_on_every_url(client, team, db) -> None:
+    urls = _urls(team, db)
+    sign_in(client, "eve@example.org")
+    token = client.csrf_token("/team/")
+    for method, url in urls:
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": token, "version": "1"})
+        assert response.status_code == 404, (method, url, response.status_code)
+    assert db.scalar(select(Letter).where(Letter.enrollment_id == team["alice"].id, Letter.version == 2)) is None
+
+
+def test_patient_gets_404_on_team_pages(client, team, db) -> None:
+    urls = _urls(team, db)
+    sign_in(client, "alice@example.org")
+    for method, url in urls:
+        if method == "GET":
+            assert client.get(url).status_code == 404, url
+
+
+def test_unknown_enrollment_answers_404(client, team) -> None:
+    sign_in(client, "claire@example.org")
+    assert client.get("/team/enrollments/999999").status_code == 404
+
+
+def test_posts_without_csrf_token_are_refused(client, team, db) -> None:
+    urls = _urls(team, db)
+    sign_in(client, "claire@example.org")
+    for method, url in urls:
+        if method == "POST":
+            assert client.post(url, data={"version": "1"}).status_code == 400, url
+
+
+def test_saving_the_bep_synthesis(client, team, db) -> None:
+    alice = team["alice"]
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice.id}"
+    response = client.submit(
+        f"{url}/path",
+        {"path-version": str(alice.version), "path-bep_synthesis": "Nouvelle synthèse", "path-gp_topics": "Le sommeil"},
+        page=url,
+    )
+    assert response.status_code == 302
+    db.refresh(alice)
+    assert (alice.bep_synthesis, alice.gp_topics) == ("Nouvelle synthèse", "Le sommeil")
+    assert "Enregistré." in page(client, url)
+
+
+def test_stale_form_gets_a_conflict_message_and_nothing_is_overwritten(client, other_client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    sign_in(client, "claire@example.org")
+    nina = make_user("nina@example.org", Role.EDUCATOR)
+    nina.programmes.append(team["a"])
+    db.flush()
+    sign_in(other_client, "nina@example.org")
+    stale_version = str(alice.version)
+    token = client.csrf_token(url)
+    first = other_client.submit(
+        f"{url}/path",
+        {"path-version": stale_version, "path-bep_synthesis": "Nina's synthesis", "path-gp_topics": ""},
+        page=url,
+    )
+    assert first.status_code == 302
+    second = client.post(
+        f"{url}/path",
+        data={"csrf_token": token, "path-version": stale_version, "path-bep_synthesis": "Claire's synthesis", "path-gp_topics": ""},
+    )
+    html = second.get_data(as_text=True)
+    assert second.status_code == 409
+    assert "Quelqu&#39;un d&#39;autre a enregistré le dossier" in html
+    assert "Nina&#39;s synthesis" in html  # the record as saved now
+    assert "Claire&#39;s synthesis" in html  # what Claire typed is kept in the form
+    db.refresh(alice)
+    assert alice.bep_synthesis == "Nina's synthesis"
+
+
+def test_stale_objective_form_is_refused_too(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    sign_in(client, "claire@example.org")
+    stale = str(alice.version)
+    assert client.submit(f"{url}/objectives", {"objective-version": stale, "objective-text": "Third"}, page=url).status_code == 302
+    response = client.submit(f"{url}/objectives", {"objective-version": stale, "objective-text": "Duplicate"}, page=url)
+    assert response.status_code == 409
+    db.refresh(alice)
+    assert [o.text for o in alice.objectives][-1] == "Third"
+
+
+def test_a_fourth_objective_is_refused_with_a_clear_message(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    sign_in(client, "claire@example.org")
+    assert client.submit(f"{url}/objectives", {"objective-version": str(alice.version), "objective-text": "Third"}, page=url).status_code == 302
+    db.refresh(alice)
+    html = page(client, url)
+    assert "Trois objectifs au maximum" in html
+    response = client.submit(
+        f"{url}/objectives", {"objective-version": str(alice.version), "objective-text": "Fourth objective"}, page=url
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "3 objectifs personnalisés au maximum" in body
+    assert 'value="Fourth objective"' in body  # the form keeps what was typed
+    db.refresh(alice)
+    assert len(alice.objectives) == 3
+
+
+def test_objective_status_and_removal(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    objective = alice.objectives[0]
+    sign_in(client, "claire@example.org")
+    assert client.submit(
+        f"{url}/objectives/{objective.id}/status", {"version": str(alice.version), "status": "achieved"}, page=url
+    ).status_code == 302
+    db.refresh(objective)
+    assert objective.status == ObjectiveStatus.ACHIEVED
+    objective_id = objective.id
+    db.refresh(alice)
+    assert client.submit(f"{url}/objectives/{objective_id}/delete", {"version": str(alice.version)}, page=url).status_code == 302
+    db.expire_all()
+    assert objective_id not in [o.id for o in alice.objectives]
+
+
+def test_objective_of_another_enrollment_answers_404(client, team, db) -> None:
+    alice, bob = team["alice"], team["bob"]
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice.id}"
+    response = client.submit(
+        f"{url}/objectives/{bob.objectives[0].id}/delete", {"version": str(alice.version)}, page=url
+    )
+    assert response.status_code == 404
+    db.refresh(bob)
+    assert len(bob.objectives) == 2
+
+
+def test_planning_a_workshop_and_marking_attendance(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    second = team["a"].workshops[1]
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        f"{url}/workshops",
+        {"plan-version": str(alice.version), "plan-workshop_id": str(second.id), "plan-scheduled_on": "2026-12-03"},
+        page=url,
+    )
+    assert response.status_code == 302
+    db.refresh(alice)
+    attendance = alice.attendances[-1]
+    assert (attendance.workshop_id, attendance.scheduled_on) == (second.id, dt.date(2026, 12, 3))
+    assert client.submit(
+        f"{url}/attendances/{attendance.id}/status", {"version": str(alice.version), "status": "attended"}, page=url
+    ).status_code == 302
+    db.refresh(attendance)
+    assert attendance.status == AttendanceStatus.ATTENDED
+
+
+def test_workshop_of_another_programme_cannot_be_planned(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        f"{url}/workshops",
+        {"plan-version": str(alice.version), "plan-workshop_id": str(team["b"].workshops[0].id)},
+        page=url,
+    )
+    assert response.status_code == 400
+    db.refresh(alice)
+    assert len(alice.attendances) == 1
+
+
+def test_adding_a_competency_and_the_gp_topics(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    sign_in(client, "claire@example.org")
+    assert client.submit(
+        f"{url}/competencies",
+        {"competency-version": str(alice.version), "competency-text": "Sait adapter sa dose", "competency-level": "developing"},
+        page=url,
+    ).status_code == 302
+    db.refresh(alice)
+    assert (alice.competencies[-1].text, alice.competencies[-1].is_acquired) == ("Sait adapter sa dose", False)
+    html = page(client, url)
+    assert re.search(r"Sait adapter sa dose <span class=\"tag\">en cours d'acquisition</span>", html)
+
+
+def test_oversized_competency_is_refused_with_a_message(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}"
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        f"{url}/competencies", {"competency-version": str(alice.version), "competency-text": "x" * 301}, page=url
+    )
+    assert response.status_code == 400
+    assert "300" in response.get_data(as_text=True)
+    db.refresh(alice)
+    assert len(alice.competencies) == 1
+
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_xss_payloads_are_escaped_in_the_pages_and_the_letter_preview(client, team, db) -> None:
+    alice = team["alice"]
+    alice.bep_synthesis = XSS
+    alice.objectives[0].text = XSS
+    alice.competencies[0].text = XSS
+    alice.gp_topics = XSS
+    alice.patient.first_name = XSS
+    team["a"].name = XSS
+    db.flush()
+    sign_in(client, "claire@example.org")
+    for url in (
+        "/team/",
+        f"/team/enrollments/{alice.id}",
+        f"/team/enrollments/{alice.id}/letters/start",
+        f"/team/enrollments/{alice.id}/letters/end",
+        f"/team/programmes/{team['a'].id}",
+    ):
+        html = page(client, url)
+        assert "<script>alert" not in html and "<img src=x" not in html, url
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html, url
+
+
+def test_letter_preview_comes_first_then_issuing_stores_it(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}/letters/start"
+    sign_in(client, "claire@example.org")
+    html = page(client, url)
+    assert "Le courrier suit les préconisations et tient sur une page A4." in html
+    assert "Synthèse du Bilan Éducatif Partagé et du programme personnalisé" in html
+    assert alice.letters == []
+    response = client.submit(url, {})
+    assert response.status_code == 302
+    db.refresh(alice)
+    assert [(letter.kind, letter.version) for letter in alice.letters] == [(LetterKind.START, 1)]
+    download = client.get(f"/team/letters/{alice.letters[0].public_id}.pdf")
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert download.data == alice.letters[0].pdf
+
+
+def test_issuing_without_consent_is_refused_with_403(client, team, db) -> None:
+    alice = team["alice"]
+    alice.consents[0].withdrawn_at = dt.datetime.now(dt.UTC)
+    db.flush()
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice.id}/letters/start"
+    response = client.submit(url, {})
+    assert response.status_code == 403
+    assert "n&#39;est pas enregistré" in response.get_data(as_text=True)
+    db.refresh(alice)
+    assert alice.letters == []
+
+
+def test_end_letter_with_the_copy_option(client, team, db) -> None:
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}/letters/end"
+    sign_in(client, "claire@example.org")
+    assert "Une copie de cette synthèse a été remise" in page(client, url + "?copy=1")
+    assert client.submit(url, {"copy_given_to_patient": "y"}, page=url + "?copy=1").status_code == 302
+    db.refresh(alice)
+    assert alice.letters[0].copy_given_to_patient
+
+
+def test_refused_letter_names_what_to_fill(client, team, db) -> None:
+    alice = team["alice"]
+    alice.gp_topics = ""
+    db.flush()
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice.id}/letters/end"
+    response = client.submit(url, {})
+    assert response.status_code == 400
+    assert "Indiquez ce que le patient souhaite aborder avec son médecin traitant." in response.get_data(as_text=True)
+
+
+def test_oral_consent_is_recorded_with_who_and_when(client, team, db) -> None:
+    bob = team["bob"]
+    url = f"/team/enrollments/{bob.id}"
+    sign_in(client, "eve@example.org")
+    assert "Non enregistré" in page(client, url)
+    response = client.submit(f"{url}/consent", {"consent-given_on": dt.date.today().isoformat()}, page=url)
+    assert response.status_code == 302
+    html = page(client, url)
+    assert "Recueilli oralement le" in html and "par Eve" in html
+
+
+def test_oral_consent_in_the_future_is_refused(client, team, db) -> None:
+    bob = team["bob"]
+    url = f"/team/enrollments/{bob.id}"
+    sign_in(client, "eve@example.org")
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    response = client.submit(f"{url}/consent", {"consent-given_on": tomorrow}, page=url)
+    assert response.status_code == 400
+    assert "ne peut pas être dans le futur" in response.get_data(as_text=True)
+    db.refresh(bob)
+    assert bob.consents == []
+
+
+def test_programme_contact_details_are_edited(client, team, db) -> None:
+    url = f"/team/programmes/{team['a'].id}"
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        url,
+        {
+            "programme-hospital": "CHU de Nantes",
+            "programme-service": "Endocrinologie",
+            "programme-address": "1 place Alexis-Ricordeau",
+            "programme-coordinator_name": "Dr Anne Roux",
+            "programme-coordinator_phone": "02 40 00 00 00",
+            "programme-coordinator_email": "Anne.Roux@chu.example",
+        },
+    )
+    assert response.status_code == 302
+    db.refresh(team["a"])
+    assert (team["a"].coordinator_name, team["a"].coordinator_email) == ("Dr Anne Roux", "anne.roux@chu.example")
+
+
+def test_programme_without_coordinator_email_is_refused(client, team, db) -> None:
+    url = f"/team/programmes/{team['a'].id}"
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        url,
+        {"programme-hospital": "CHU", "programme-coordinator_name": "X", "programme-coordinator_phone": "1",
+         "programme-coordinator_email": ""},
+    )
+    assert response.status_code == 400
+    db.refresh(team["a"])
+    assert team["a"].coordinator_email == "coordination@example.org"
+
+
+def test_workshop_is_added_to_the_catalogue_once(client, team, db) -> None:
+    url = f"/team/programmes/{team['a'].id}"
+    sign_in(client, "claire@example.org")
+    data = {"workshop-title": "Voyager sereinement", "workshop-description": "1 h 30", "workshop-is_collective": "y"}
+    assert client.submit(f"{url}/workshops", data, page=url).status_code == 302
+    duplicate = client.submit(f"{url}/workshops", data, page=url)
+    assert duplicate.status_code == 400
+    assert "déjà un atelier portant ce titre" in duplicate.get_data(as_text=True)
+    db.refresh(team["a"])
+    assert [w.title for w in team["a"].workshops].count("Voyager sereinement") == 1
+
+
+def test_enrolling_a_new_patient_sends_an_invitation(client, team, db) -> None:
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        "/team/patients/new",
+        {"programme_id": str(team["a"].id), "first_name": "Chloé", "last_name": "Petit", "email": "chloe@example.org"},
+    )
+    assert response.status_code == 302
+    assert db.scalar(select(Invitation).where(Invitation.email == "chloe@example.org")) is not None
+
+
+def test_enrolling_an_existing_patient_account(client, team, db) -> None:
+    carol = make_patient("Carol")
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        "/team/patients/existing",
+        {"existing-programme_id": str(team["a"].id), "existing-email": "carol@example.org"},
+        page="/team/patients/new",
+    )
+    assert response.status_code == 302
+    enrollment = db.scalar(select(Enrollment).where(Enrollment.patient_id == carol.id))
+    assert enrollment.programme_id == team["a"].id
+    again = client.submit(
+        "/team/patients/existing",
+        {"existing-programme_id": str(team["a"].id), "existing-email": "carol@example.org"},
+        page="/team/patients/new",
+    )
+    assert again.status_code == 400
+    assert "déjà inclus dans ce programme" in again.get_data(as_text=True)
+
+
+def test_enrolling_an_unknown_or_staff_account_is_refused(client, team) -> None:
+    sign_in(client, "claire@example.org")
+    for email in ("ghost@example.org", "eve@example.org"):
+        response = client.submit(
+            "/team/patients/existing",
+            {"existing-programme_id": str(team["a"].id), "existing-email": email},
+            page="/team/patients/new",
+        )
+        assert response.status_code == 400
+        assert "Aucun compte patient n&#39;utilise cette adresse e-mail." in response.get_data(as_text=True)
+
+
+def test_enrolling_into_another_programme_is_refused(client, team, db) -> None:
+    carol = make_patient("Carol")
+    sign_in(client, "claire@example.org")
+    response = client.submit(
+        "/team/patients/existing",
+        {"existing-programme_id": str(team["b"].id), "existing-email": "carol@example.org"},
+        page="/team/patients/new",
+    )
+    assert response.status_code == 400  # not a choice offered to Claire
+    assert db.scalar(select(Enrollment).where(Enrollment.patient_id == carol.id)) is None
