@@ -7,6 +7,7 @@ and the bottom for the torch and camera buttons.
 from __future__ import annotations
 
 import io
+from functools import cache
 from typing import Any
 
 from flask_babel import force_locale
@@ -27,6 +28,7 @@ PAPER = (255, 255, 255)
 QR_SIZE = 620
 
 
+@cache
 def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     return ImageFont.truetype(FONT_DIR + name, size)
@@ -111,6 +113,6 @@ def render_lockscreen(facts: dict[str, Any], url: str) -> bytes:
     image.paste(qr, ((WIDTH - QR_SIZE) // 2, qr_top))
     draw.text((WIDTH // 2, qr_top + QR_SIZE + 45), scan, font=_font(42, True), fill=INK, anchor="mm")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 

@@ -1,0 +1,303 @@
+"""The emergency view /e/<token>: what a responder sees, what the patient is told, and every refusal."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import func, select
+
+from pathway.cards.service import create_card, regenerate_card, withdraw_card
+from pathway.emergency.routes import tel_href
+from pathway.models import AccessEvent, Notification
+from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
+from pathway.sharing.shares import create_share, share_url
+from tests.conftest import PUBLIC_BASE_URL
+from tests.factories import enroll, make_patient, make_programme
+
+PAGE_BUDGET = 30 * 1024
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def make_card(app, patient, sections=EMERGENCY_SECTIONS):  # type: ignore[no-untyped-def]
+    with app.test_request_context(base_url=PUBLIC_BASE_URL):
+        card = create_card(patient, tuple(sections), actor=patient.user)
+        return card, share_url(card)
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix(PUBLIC_BASE_URL)
+
+
+def count(db, model) -> int:  # type: ignore[no-untyped-def]
+    return db.scalar(select(func.count()).select_from(model))
+
+
+class Links(HTMLParser):
+    """Collect the elements and the src/href attributes of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.urls: list[tuple[str, str]] = []
+        self.handlers: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href"):
+                self.urls.append((tag, value or ""))
+            if name.startswith("on"):
+                self.handlers.append(name)
+
+
+def parse(html: str) -> Links:
+    links = Links()
+    links.feed(html)
+    return links
+
+
+@pytest.fixture
+def alice(db):  # type: ignore[no-untyped-def]
+    return make_patient("Alice")
+
+
+def test_responder_reads_the_critical_facts_first_without_an_account(app, client, alice) -> None:
+    _, url = make_card(app, alice)
+    response = client.get(path_of(url))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for fact in (
+        "Alice Martin",
+        "Alice condition",
+        "ORPHA:85138",
+        "Alice critical action",
+        "Alice allergen",
+        "Alice what to do",
+        "Alice what to avoid",
+        "Alice situations",
+        "Alice critical drug",
+        "Alice contact",
+        "Alice reference centre",
+    ):
+        assert fact in html, fact
+    # Allergies, what to do and what to avoid come before everything else.
+    order = [html.index(text) for text in ("Alice allergen", "Alice what to do", "Alice what to avoid", "Alice situations", "Alice critical drug", "Alice contact")]
+    assert order == sorted(order)
+    assert "À faire" in html and "À éviter" in html and "Allergies" in html
+    assert "<script" not in html
+
+
+def test_phone_numbers_are_tap_to_call_links(app, client, alice) -> None:
+    _, url = make_card(app, alice)
+    html = client.get(path_of(url)).get_data(as_text=True)
+    assert 'href="tel:0600000001"' in html  # emergency contact
+    assert 'href="tel:0102030405"' in html  # reference centre, 24/7
+
+
+@pytest.mark.parametrize(
+    ("phone", "href"),
+    [
+        ("06 98 76 54 32", "tel:0698765432"),
+        ("+33 6 98 76 54 32", "tel:+33698765432"),
+        ("02.41.35.36.37", "tel:0241353637"),
+        ("javascript:alert(1)", "tel:1"),
+        ("", "tel:"),
+    ],
+)
+def test_tel_links_keep_only_digits_and_a_leading_plus(phone: str, href: str) -> None:
+    assert tel_href(phone) == href
+
+
+def test_emergency_view_shows_no_etp_details_life_context_or_unshared_care_team(app, client, db, alice) -> None:
+    enroll(alice, make_programme("Programme A"))
+    _, url = make_card(app, alice)
+    html = client.get(path_of(url)).get_data(as_text=True)
+    for secret in (
+        "Alice life context",
+        "Alice BEP synthesis",
+        "Alice GP topics",
+        "Alice treatment objective",
+        "Alice life objective",
+        "Programme A",
+        "Dr Alice GP",
+        "gp-alice@example.org",
+        "02 00 00 00 01",
+    ):
+        assert secret not in html, secret
+
+
+def test_gp_contact_is_shown_when_the_care_team_is_on_the_card(app, client, alice) -> None:
+    _, url = make_card(app, alice, (*EMERGENCY_SECTIONS, Section.CARE_TEAM))
+    html = client.get(path_of(url)).get_data(as_text=True)
+    assert "Médecin traitant" in html and "Dr Alice GP" in html
+    assert 'href="tel:0200000001"' in html
+    assert "Alice life context" not in html
+
+
+def test_unshared_sections_are_absent_from_the_view(app, client, alice) -> None:
+    _, url = make_card(app, alice, (Section.IDENTITY, Section.EMERGENCY_PROTOCOL))
+    html = client.get(path_of(url)).get_data(as_text=True)
+    assert "Alice critical action" in html
+    for absent in ("Alice allergen", "Alice critical drug", "Alice contact", "Alice condition"):
+        assert absent not in html, absent
+    assert "Aucune allergie connue" not in html
+
+
+def test_orphanet_emergency_guideline_is_linked_only_when_set_and_https(app, client, db, alice) -> None:
+    alice.conditions[0].emergency_guideline_url = "https://www.orpha.net/fr/disease/detail/85138"
+    _, url = make_card(app, alice)
+    html = client.get(path_of(url)).get_data(as_text=True)
+    assert 'href="https://www.orpha.net/fr/disease/detail/85138"' in html
+    assert "Recommandations Orphanet pour l'urgence" in html
+    alice.conditions[0].emergency_guideline_url = "javascript:alert(1)"
+    db.flush()
+    html = client.get(path_of(url)).get_data(as_text=True)
+    assert "javascript:" not in html
+
+
+def test_whole_page_with_its_css_stays_within_30_kb(app, client, alice) -> None:
+    alice.conditions[0].emergency_guideline_url = "https://www.orpha.net/fr/disease/detail/85138"
+    _, url = make_card(app, alice, (*EMERGENCY_SECTIONS, Section.CARE_TEAM))
+    page = client.get(path_of(url))
+    html = page.get_data()
+    links = parse(html.decode("utf-8"))
+    stylesheets = [value for tag, value in links.urls if tag == "link"]
+    assert stylesheets == ["/static/css/emergency.css"]
+    css = b""
+    for href in stylesheets:
+        response = client.get(href)
+        css += response.get_data()
+        response.close()
+    assert len(html) + len(css) <= PAGE_BUDGET
+    # Nothing is fetched from elsewhere: every resource is same-origin (the guideline is a link).
+    for tag, value in links.urls:
+        if tag != "a":
+            assert value.startswith("/"), value
+        else:
+            assert value.startswith(("tel:", "https://www.orpha.net/")), value
+
+
+def test_emergency_view_answers_with_private_headers(app, client, alice) -> None:
+    _, url = make_card(app, alice)
+    for response in (client.get(path_of(url)), client.get("/e/garbage")):
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "noindex" in response.headers["X-Robots-Tag"]
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_every_opening_is_one_access_event_and_one_notice_for_the_patient(app, client, other_client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    client.get(path_of(url), headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/604"})
+    other_client.get(path_of(url))
+    events = db.scalars(select(AccessEvent).where(AccessEvent.share_id == card.id)).all()
+    assert len(events) == 2
+    assert {e.client for e in events} >= {"phone · Safari"}
+    assert all(set(e.sections) == {s.value for s in EMERGENCY_SECTIONS} for e in events)
+    notices = db.scalars(select(Notification).where(Notification.user_id == alice.user_id)).all()
+    assert len(notices) == 2
+    assert all(n.kind == "emergency_opened" and n.link == "/card/" and n.params["when"] for n in notices)
+
+
+def test_declared_viewer_names_that_opening_without_counting_another(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    response = client.submit(path_of(url), {"viewer": "  SAMU 49  "})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Merci" in html and "Alice critical action" in html
+    events = db.scalars(select(AccessEvent).where(AccessEvent.share_id == card.id)).all()
+    assert [e.viewer for e in events] == ["SAMU 49"]
+    notice = db.scalar(select(Notification).where(Notification.user_id == alice.user_id))
+    assert notice.params["viewer"] == "SAMU 49"
+    assert count(db, Notification) == 1
+
+
+def test_naming_oneself_is_never_required(app, client, db, alice) -> None:
+    _, url = make_card(app, alice)
+    html = client.get(path_of(url)).get_data(as_text=True)
+    assert "Qui êtes-vous ? (ex. : SAMU 49, VSAV Angers)" in html
+    assert "required" not in html
+    assert "Alice critical action" in html
+
+
+def test_too_long_viewer_name_is_refused_with_a_message_and_the_facts_stay(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    response = client.submit(path_of(url), {"viewer": "V" * 121})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "120 caractères au maximum." in html and "Alice critical action" in html
+    assert "V" * 121 in html  # what was typed is kept
+    events = db.scalars(select(AccessEvent).where(AccessEvent.share_id == card.id)).all()
+    assert len(events) == 1 and events[0].viewer == ""
+
+
+def test_viewer_form_without_csrf_token_is_refused(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    client.get(path_of(url))
+    response = client.post(path_of(url), data={"viewer": "SAMU 49"})
+    assert response.status_code == 400
+    assert db.scalar(select(AccessEvent.viewer).where(AccessEvent.share_id == card.id)) == ""
+
+
+def test_rate_limit_answers_429_after_30_openings_a_minute(app, client, alice) -> None:
+    _, url = make_card(app, alice)
+    statuses = [client.get(path_of(url)).status_code for _ in range(31)]
+    assert statuses[:30] == [200] * 30
+    assert statuses[30] == 429
+
+
+def test_forged_or_other_purpose_tokens_answer_404(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    with app.test_request_context(base_url=PUBLIC_BASE_URL):
+        link = create_share(alice, audience=Audience.GP, label="Dr GP", sections=(Section.IDENTITY,))
+        link_url = share_url(link)
+    link_token = link_url.rsplit("/", 1)[1]
+    card_token = url.rsplit("/", 1)[1]
+    assert client.get(f"/e/{link_token}").status_code == 404
+    assert client.get(f"/s/{card_token}").status_code == 404
+    assert client.get("/e/" + card_token[:-2] + ("AA" if not card_token.endswith("AA") else "BB")).status_code == 404
+    assert client.get("/e/not-a-token").status_code == 404
+    assert count(db, AccessEvent) == 0
+
+
+def test_regenerated_card_old_link_answers_410_saying_it_was_replaced(app, client, alice) -> None:
+    card, old_url = make_card(app, alice)
+    with app.test_request_context(base_url=PUBLIC_BASE_URL):
+        regenerate_card(card, actor=alice.user)
+        new_url = share_url(card)
+    assert new_url != old_url
+    old = client.get(path_of(old_url))
+    assert old.status_code == 410
+    assert "remplacé cette carte" in old.get_data(as_text=True)
+    assert "Alice" not in old.get_data(as_text=True)
+    assert client.get(path_of(new_url)).status_code == 200
+
+
+def test_withdrawn_card_answers_410_saying_it_was_withdrawn(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    with app.test_request_context(base_url=PUBLIC_BASE_URL):
+        withdraw_card(card, actor=alice.user)
+    db.flush()
+    response = client.get(path_of(url))
+    assert response.status_code == 410
+    assert "retiré cette carte" in response.get_data(as_text=True)
+    assert client.submit(path_of(url), {"viewer": "SAMU 49"}, page="/auth/login").status_code == 410
+
+
+def test_markup_in_patient_fields_is_escaped_on_the_emergency_view(app, client, alice) -> None:
+    alice.first_name = XSS
+    alice.conditions[0].label = XSS
+    alice.allergies[0].substance = XSS
+    alice.emergency_protocol.what_to_do = XSS
+    alice.emergency_protocol.critical_action = XSS
+    alice.emergency_contacts[0].name = XSS
+    alice.emergency_contacts[0].phone = '"><script>alert(1)</script>'
+    _, url = make_card(app, alice)
+    html = client.get(path_of(url)).get_data(as_text=True)
+    links = parse(html)
+    assert "script" not in links.tags and "img" not in links.tags
+    assert links.handlers == []
+    assert "&lt;script&gt;" in html
+    assert re.search(r'href="tel:[^"]*"', html)
