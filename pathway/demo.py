@@ -52,6 +52,8 @@ def load_demo() -> DemoResult:
     if existing is not None:
         if existing.patient is not None:
             _demo_emergency_card(existing.patient, existing)
+        if existing.patient is not None:
+            _demo_consent_and_letter(existing.patient)
         return DemoResult(created=False)
 
     educator = User(
@@ -199,6 +201,7 @@ def load_demo() -> DemoResult:
         session.add(SectionUpdate(patient_id=patient.id, section=section.value, updated_by="Camille Lefèvre"))
     session.flush()
     _demo_emergency_card(patient, user)
+    _demo_consent_and_letter(patient)
     return DemoResult(created=True)
 
 
@@ -208,3 +211,22 @@ def _demo_emergency_card(patient: Patient, user: User) -> None:
     from pathway.sharing.sections import EMERGENCY_SECTIONS
 
     create_card(patient, EMERGENCY_SECTIONS, actor=user)
+
+
+def _demo_consent_and_letter(patient: Patient) -> None:
+    """Consent recorded orally and an issued start letter, so a newcomer sees one (idempotent)."""
+    from pathway import consent, letters
+    from pathway.models import LetterKind
+
+    if not patient.enrollments:
+        return
+    enrollment = patient.enrollments[0]
+    educators = enrollment.programme.educators
+    if not educators:
+        return
+    # Only the first run records consent: a withdrawal made in the demo is respected.
+    if not enrollment.consents:
+        consent.record_oral_consent(enrollment, educators[0], utcnow().date() - dt.timedelta(days=30))
+    if consent.has_active_consent(enrollment) and not enrollment.letters:
+        letters.issue_letter(enrollment, LetterKind.START, educators[0])
+        session.flush()
