@@ -206,11 +206,11 @@ def load_demo() -> DemoResult:
 
 
 def _demo_emergency_card(patient: Patient, user: User) -> None:
-    """The demo patient's emergency card (QR code, wallet card, lock-screen image)."""
+    """The demo patient's emergency card (QR code, wallet card, lock-screen image), with her GP."""
     from pathway.cards.service import create_card
-    from pathway.sharing.sections import EMERGENCY_SECTIONS
+    from pathway.sharing.sections import EMERGENCY_SECTIONS, Section
 
-    create_card(patient, EMERGENCY_SECTIONS, actor=user)
+    create_card(patient, (*EMERGENCY_SECTIONS, Section.CARE_TEAM), actor=user)
 
 
 def _demo_consent_and_letter(patient: Patient) -> None:

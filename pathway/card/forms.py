@@ -14,7 +14,7 @@ CARD_SECTIONS = tuple(s for s in Section if s in {*EMERGENCY_SECTIONS, Section.C
 
 class CardSectionsForm(FlaskForm):
     sections = SelectMultipleField(
-        _l("What responders see"),
+        _l("Sections on your card"),
         choices=[SelectChoice(section.value, SECTION_LABELS[section]) for section in CARD_SECTIONS],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
