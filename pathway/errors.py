@@ -7,9 +7,9 @@ import uuid
 
 from flask import Flask, render_template, request
 from flask.globals import request_ctx
-from markupsafe import escape
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -20,7 +20,10 @@ logger = logging.getLogger("pathway.errors")
 
 def _messages() -> dict[int, tuple[str, str]]:
     return {
-        400: (_("Request not understood"), _("The request could not be read. Go back and try again.")),
+        400: (
+            _("Request not understood"),
+            _("The request could not be read. Go back and try again."),
+        ),
         403: (_("Access refused"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("This page does not exist, or you do not have access to it.")),
         405: (_("Action not allowed"), _("This action is not possible on this page.")),
@@ -72,7 +75,9 @@ def init_errors(app: Flask) -> None:
     def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
         return render_error(
             400,
-            message=_("The form has expired or was not sent from this site. Reload the page and try again."),
+            message=_(
+                "The form has expired or was not sent from this site. Reload the page and try again."  # noqa: E501
+            ),
         )
 
     @app.errorhandler(HTTPException)
@@ -86,7 +91,11 @@ def init_errors(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):  # type: ignore[no-untyped-def]
         _rollback_quietly()
-        logger.error("database unavailable on %s: %s", request.endpoint, type(error.orig).__name__)
+        # The driver's first line ("database is locked", "connection refused"): no SQL, no values.
+        reason = str(error.orig).splitlines()[0][:120] if str(error.orig) else ""
+        logger.error(
+            "database unavailable on %s: %s %s", request.endpoint, type(error.orig).__name__, reason
+        )
         response, status = render_error(503)
         return response, status, {"Retry-After": "30"}
 

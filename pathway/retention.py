@@ -1,4 +1,4 @@
-"""Retention: access and audit records are kept RETENTION_DAYS, then deleted (CNIL: 6 to 12 months)."""
+"""Retention: access and audit records are kept RETENTION_DAYS, then deleted (CNIL: 6-12 months)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def cutoff_for(days: int, now: dt.datetime | None = None) -> dt.datetime:
     return (now or utcnow()) - dt.timedelta(days=days)
 
 
-def purge(days: int | None = None, *, dry_run: bool = False, now: dt.datetime | None = None) -> PurgeResult:
+def purge(
+    days: int | None = None, *, dry_run: bool = False, now: dt.datetime | None = None
+) -> PurgeResult:
     """Delete access and audit events older than the retention period, in one transaction."""
     cutoff = cutoff_for(days if days is not None else current_app.config["RETENTION_DAYS"], now)
     if dry_run:
@@ -43,10 +45,14 @@ def purge(days: int | None = None, *, dry_run: bool = False, now: dt.datetime | 
             session.scalar(select(func.count()).where(AuditEvent.occurred_at < cutoff)) or 0,
         )
     access = session.execute(
-        delete(AccessEvent).where(AccessEvent.occurred_at < cutoff).execution_options(synchronize_session=False)
+        delete(AccessEvent)
+        .where(AccessEvent.occurred_at < cutoff)
+        .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     audited = session.execute(
-        delete(AuditEvent).where(AuditEvent.occurred_at < cutoff).execution_options(synchronize_session=False)
+        delete(AuditEvent)
+        .where(AuditEvent.occurred_at < cutoff)
+        .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     # The purge itself is a security event, recorded after the deletion so it is kept.
     audit.record("retention:purged", count=access + audited, reason=f"before {cutoff:%Y-%m-%d}")

@@ -64,6 +64,8 @@ def make_config(url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": os.environ.get("PATHWAY_TEST_REDIS", "memory://"),
         # limiter.reset() empties only this run's keys, not those of another run on the same Redis.
         "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RATELIMIT_PREFIX},
+        # Explicit: the shared limiter otherwise inherits the last app's setting.
+        "RATELIMIT_ENABLED": True,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "SMTP_HOST": "",
     }

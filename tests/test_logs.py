@@ -65,7 +65,9 @@ def test_ordinary_words_and_audit_tags_stay_readable() -> None:
 
 def test_the_app_log_handler_redacts_records_of_every_pathway_module(app) -> None:
     token = tokens.sign(tokens.Purpose.SHARE, secrets.token_urlsafe(16), 1)
-    handler = next(h for h in logging.getLogger("pathway").handlers if isinstance(h, logging.StreamHandler))
+    handler = next(
+        h for h in logging.getLogger("pathway").handlers if isinstance(h, logging.StreamHandler)
+    )
     stream = io.StringIO()
     previous = handler.setStream(stream)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -50,10 +51,8 @@ def request(port: int, method: str, path: str, headers: dict[str, str] | None = 
 def raw(port: int, data: bytes) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
-        try:
+        with contextlib.suppress(OSError):
             sock.recv(4096)
-        except OSError:
-            pass
 
 
 @pytest.fixture
@@ -72,7 +71,11 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     }
     for command in ("migrate", "demo"):
         done = subprocess.run(
-            [str(BIN / "flask"), "--app", "wsgi", command], cwd=ROOT, env=env, capture_output=True, text=True
+            [str(BIN / "flask"), "--app", "wsgi", command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 0, done.stderr
     demo_output = done.stdout
@@ -81,10 +84,14 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
-            "--config", str(ROOT / "gunicorn.conf.py"),
-            "--bind", f"127.0.0.1:{port}",
-            "--access-logfile", str(logs["access"]),
-            "--error-logfile", str(logs["error"]),
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(logs["access"]),
+            "--error-logfile",
+            str(logs["error"]),
             "wsgi:app",
         ],
         cwd=ROOT,
@@ -107,7 +114,13 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_gunicorn_logs_hold_neither_tokens_nor_their_prefix(served) -> None:
     port, env, logs, demo_output = served
-    names = ("PATHWAY_ENV", "SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "RATELIMIT_STORAGE_URI")
+    names = (
+        "PATHWAY_ENV",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "PUBLIC_BASE_URL",
+        "RATELIMIT_STORAGE_URI",
+    )
     app = create_app({name: env[name] for name in names})
     with app.app_context():
         minted = [
@@ -130,7 +143,10 @@ def test_gunicorn_logs_hold_neither_tokens_nor_their_prefix(served) -> None:
         f"/static/{share}",
         f"/no-such-page/{share}",
     ]
-    statuses = [request(port, "GET", path, {"Referer": f"http://127.0.0.1:{port}/s/{share}"}) for path in paths]
+    statuses = [
+        request(port, "GET", path, {"Referer": f"http://127.0.0.1:{port}/s/{share}"})
+        for path in paths
+    ]
     statuses.append(request(port, "POST", f"/auth/reset/{reset}"))  # no CSRF token: 400
     statuses.append(request(port, "GET", f"/s/{share}", {"Host": "evil.example"}))  # 400
     # Malformed requests make gunicorn itself log the request line.
@@ -139,7 +155,9 @@ def test_gunicorn_logs_hold_neither_tokens_nor_their_prefix(served) -> None:
     assert 400 in statuses  # the foreign Host header
 
     time.sleep(0.5)
-    texts = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in logs.items()}
+    texts = {
+        name: path.read_text(encoding="utf-8", errors="replace") for name, path in logs.items()
+    }
     assert texts["access"].count("\n") >= len(paths), texts["access"][-2000:]
     assert '"GET /s/<token>"' in texts["access"]
     for name, text in texts.items():

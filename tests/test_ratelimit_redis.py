@@ -92,7 +92,7 @@ def test_two_app_instances_count_sign_in_attempts_together(shared_redis, tmp_pat
 
 
 def test_in_memory_storage_does_not_count_across_instances(tmp_path: Path) -> None:
-    """The control: without a shared store, each instance counts alone (why production needs Redis)."""
+    """Control: without a shared store each instance counts alone (why production needs Redis)."""
     upgrade(f"sqlite:///{tmp_path / 'instances.db'}")
     config = instance_config(tmp_path, "memory://", "unused")
     assert run_instance(config, 6) == [401] * 6

@@ -20,8 +20,14 @@ def seed(db, days_ago: list[int]) -> Share:  # type: ignore[no-untyped-def]
     now = utcnow()
     for age in days_ago:
         when = now - dt.timedelta(days=age)
-        db.add(AccessEvent(share_id=share.id, occurred_at=when, audience="gp", sections=[], summary_version=1))
-        db.add(AuditEvent(tag=f"test:age:{age}", occurred_at=when, patient_id=patient.id, details={}))
+        db.add(
+            AccessEvent(
+                share_id=share.id, occurred_at=when, audience="gp", sections=[], summary_version=1
+            )
+        )
+        db.add(
+            AuditEvent(tag=f"test:age:{age}", occurred_at=when, patient_id=patient.id, details={})
+        )
     db.flush()
     return share
 

@@ -37,7 +37,7 @@ INLINE = [
 
 
 def dummy_value(rule: Rule, name: str) -> object:
-    converter = rule._converters[name]  # noqa: SLF001
+    converter = rule._converters[name]
     if hasattr(converter, "items"):  # <any(a, b):name>
         return sorted(converter.items)[0]
     if type(converter).__name__ == "IntegerConverter":
@@ -55,7 +55,12 @@ def urls(app: Flask, methods: set[str]) -> Iterator[tuple[Rule, str]]:
         if not (rule.methods or set()) & methods or rule.endpoint.startswith("_test"):
             continue
         values = {name: dummy_value(rule, name) for name in rule.arguments}
-        yield rule, adapter.build(rule.endpoint, values, method=next(iter((rule.methods or set()) & methods)))
+        yield (
+            rule,
+            adapter.build(
+                rule.endpoint, values, method=next(iter((rule.methods or set()) & methods))
+            ),
+        )
 
 
 def csp_directives(value: str) -> dict[str, set[str]]:
@@ -72,7 +77,9 @@ def check_headers(url: str, response) -> None:  # type: ignore[no-untyped-def]
     where = f"{url} ({response.status_code})"
     csp = csp_directives(headers.get("Content-Security-Policy", ""))
     for directive, accepted in REQUIRED_CSP.items():
-        assert csp.get(directive) and csp[directive] <= accepted, f"CSP {directive} on {where}: {csp}"
+        assert csp.get(directive) and csp[directive] <= accepted, (
+            f"CSP {directive} on {where}: {csp}"
+        )
     assert not any("'unsafe-inline'" in v or "'unsafe-eval'" in v for v in csp.values()), where
     assert headers.get("X-Content-Type-Options") == "nosniff", where
     assert headers.get("Referrer-Policy") in ACCEPTED_REFERRER, where
@@ -112,7 +119,11 @@ def people(db):  # type: ignore[no-untyped-def]
     alice = make_patient("Alice")
     enroll(alice, make_programme("Programme A", educator))
     make_user("admin@example.org", Role.ADMIN)
-    return {"patient": "alice@example.org", "educator": "educator@example.org", "admin": "admin@example.org"}
+    return {
+        "patient": "alice@example.org",
+        "educator": "educator@example.org",
+        "admin": "admin@example.org",
+    }
 
 
 @pytest.mark.parametrize("who", ["anonymous", "patient", "educator", "admin"])
@@ -151,7 +162,12 @@ def test_error_pages_send_the_security_headers(app, client, db) -> None:
 
     app.add_url_rule("/_test/boom", "_test_boom", boom)
     app.add_url_rule("/_test/big", "_test_big", lambda: abort(413), methods=["GET"])
-    for url, status in (("/no/such/page", 404), ("/_test/gone", 410), ("/_test/boom", 500), ("/_test/big", 413)):
+    for url, status in (
+        ("/no/such/page", 404),
+        ("/_test/gone", 410),
+        ("/_test/boom", 500),
+        ("/_test/big", 413),
+    ):
         response = client.get(url)
         assert response.status_code == status
         check_headers(url, response)
@@ -181,7 +197,9 @@ def test_every_write_route_refuses_a_post_without_csrf_token(app, client, people
     for rule, url in urls(app, WRITE_METHODS):
         method = sorted((rule.methods or set()) & WRITE_METHODS)[0]
         response = client.open(url, method=method, data={"anything": "x"})
-        assert response.status_code == 400, f"{method} {url} without CSRF token: {response.status_code}"
+        assert response.status_code == 400, (
+            f"{method} {url} without CSRF token: {response.status_code}"
+        )
         check_headers(url, response)
         checked += 1
     assert checked >= 5

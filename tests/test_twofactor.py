@@ -64,7 +64,10 @@ def test_staff_must_enrol_before_being_signed_in(client, db) -> None:
 
     done = client.submit("/auth/two-factor/setup", {"code": pyotp.TOTP(secret).now()})
     assert done.status_code == 200
-    codes = re.findall(r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>", done.get_data(as_text=True))
+    codes = re.findall(
+        r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>",
+        done.get_data(as_text=True),
+    )
     assert len(set(codes)) == 10
     assert client.get("/team/").status_code == 200
 
@@ -159,9 +162,13 @@ def test_second_step_without_password_step_goes_back_to_sign_in(client, db) -> N
 def test_codes_are_rate_limited_and_count_towards_lockout(client, db) -> None:
     user = enrolled_educator()
     password_step(client, "eve@example.org")
-    statuses = [client.submit("/auth/two-factor", {"code": f"00000{i}"}).status_code for i in range(6)]
+    statuses = [
+        client.submit("/auth/two-factor", {"code": f"00000{i}"}).status_code for i in range(6)
+    ]
     assert statuses == [401] * 5 + [429]
-    assert "Trop de tentatives" in client.submit("/auth/two-factor", {"code": "000000"}).get_data(as_text=True)
+    assert "Trop de tentatives" in client.submit("/auth/two-factor", {"code": "000000"}).get_data(
+        as_text=True
+    )
     db.refresh(user)
     assert user.failed_logins == 5 and user.locked_until > utcnow()
     failures = db.scalars(select(AuditEvent).where(AuditEvent.tag == "auth:2fa:failed")).all()
@@ -198,7 +205,11 @@ def test_password_change_cancels_a_pending_second_step(client, db) -> None:
 
 def test_two_step_sign_in_is_required_in_production_only(tmp_path: Path) -> None:
     base = {"SECRET_KEY": "x" * 40, "PUBLIC_BASE_URL": "https://pathway.example.fr"}
-    assert load_config(tmp_path, {**base, "PATHWAY_ENV": "production"})["STAFF_2FA_REQUIRED"] is True
-    assert load_config(tmp_path, {**base, "PATHWAY_ENV": "development"})["STAFF_2FA_REQUIRED"] is False
+    assert (
+        load_config(tmp_path, {**base, "PATHWAY_ENV": "production"})["STAFF_2FA_REQUIRED"] is True
+    )
+    assert (
+        load_config(tmp_path, {**base, "PATHWAY_ENV": "development"})["STAFF_2FA_REQUIRED"] is False
+    )
     forced = {**base, "PATHWAY_ENV": "development", "STAFF_2FA_REQUIRED": "true"}
     assert load_config(tmp_path, forced)["STAFF_2FA_REQUIRED"] is True

@@ -26,7 +26,11 @@ class ChoosePasswordForm(FlaskForm):
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
-        validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)],
+        validators=[
+            DataRequired(),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
     )
 
 
@@ -34,7 +38,9 @@ class TwoFactorForm(FlaskForm):
     code = StringField(
         _l("Code"),
         validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],
-        description=_l("The 6-digit code shown by your authenticator app, or one of your recovery codes."),
+        description=_l(
+            "The 6-digit code shown by your authenticator app, or one of your recovery codes."
+        ),
     )
 
 

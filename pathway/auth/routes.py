@@ -211,7 +211,9 @@ def two_factor() -> Response | str | tuple[str, int]:
             return _finish_sign_in(user)
         _count_code_failure(user)
         session.commit()
-        form.code.errors = [_("This code is not valid. Check the time on your phone and try again.")]
+        form.code.errors = [
+            _("This code is not valid. Check the time on your phone and try again.")
+        ]
         form.code.data = ""
         return render_template("auth/two_factor.html", form=form), 401
     return render_template("auth/two_factor.html", form=form)
@@ -261,7 +263,9 @@ def two_factor_setup() -> Response | str | tuple[str, int]:
             else:
                 target = home_for(user)
             return render_template("auth/recovery_codes.html", codes=codes, target=target)
-        form.code.errors = [_("This code is not valid. Check the time on your phone and try again.")]
+        form.code.errors = [
+            _("This code is not valid. Check the time on your phone and try again.")
+        ]
         status = 400
     form.code.data = ""
     uri = twofactor.provisioning_uri(user, secret)
@@ -288,7 +292,9 @@ def new_recovery_codes() -> Response | str | tuple[str, int]:
         return render_template("auth/recovery_codes.html", codes=codes, target=home_for(user))
     session.commit()
     if not form.code.errors:
-        form.code.errors = [_("This code is not valid. Check the time on your phone and try again.")]
+        form.code.errors = [
+            _("This code is not valid. Check the time on your phone and try again.")
+        ]
     form.code.data = ""
     return render_template(
         "auth/two_factor_status.html",

@@ -164,6 +164,8 @@ def _use_recovery_code(user: User, code: str) -> bool:
 
 def remaining_recovery_codes(user: User) -> int:
     codes = session.scalars(
-        select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        select(RecoveryCode.id).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+        )
     )
     return len(list(codes))

@@ -1,0 +1,194 @@
+"""Host and proxy handling, oversized requests, and SQLite under concurrent writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from pathway import ROOT
+from pathway.migrate import upgrade
+from pathway.models import AuditEvent
+from tests.factories import PASSWORD, make_user
+
+CLIENT_IP = "203.0.113.7"
+
+
+def bad_sign_in(client, forwarded_for: str | None = None) -> int:  # type: ignore[no-untyped-def]
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    token = client.csrf_token()
+    response = client.post(
+        "/auth/login",
+        data={"email": "nobody@example.org", "password": "wrong password", "csrf_token": token},
+        headers=headers,
+    )
+    return response.status_code
+
+
+# Host ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/auth/login", "/s/some-token", "/healthz"])
+def test_a_foreign_host_header_is_refused_without_a_stack_trace(client, db, path: str) -> None:
+    response = client.get(path, base_url="https://evil.example")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Traceback" not in page and "SecurityError" not in page and "werkzeug" not in page
+    assert "Requête incomprise" in page
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_configured_host_is_served(client, db) -> None:
+    assert client.get("/auth/login").status_code == 200
+
+
+# Proxy --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_config(app_config):  # type: ignore[no-untyped-def]
+    """Behind one reverse proxy, which appends the client's address to X-Forwarded-For."""
+    app_config["TRUSTED_PROXIES"] = 1
+    return app_config
+
+
+def test_limits_count_the_real_client_behind_the_proxy(client, db) -> None:
+    statuses = [bad_sign_in(client, CLIENT_IP) for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+    # Another person behind the same proxy is not blocked by the first one's attempts.
+    assert bad_sign_in(client, "198.51.100.20") == 401
+
+
+def test_a_forged_forwarded_for_entry_does_not_reset_the_count(client, db) -> None:
+    # The client adds its own X-Forwarded-For; the proxy appends the real address.
+    statuses = [bad_sign_in(client, f"10.0.0.{i}, {CLIENT_IP}") for i in range(11)]
+    assert statuses == [401] * 10 + [429]
+    assert bad_sign_in(client, f"192.0.2.99, {CLIENT_IP}") == 429
+
+
+def test_the_proxy_address_itself_is_not_the_client(app, client, db) -> None:
+    seen = []
+    app.add_url_rule(
+        "/_test/addr",
+        "_test_addr",
+        lambda: seen.append(__import__("flask").request.remote_addr) or "ok",
+    )
+    client.get("/_test/addr", headers={"X-Forwarded-For": f"10.9.9.9, {CLIENT_IP}"})
+    assert seen == [CLIENT_IP]
+
+
+# Oversized requests -------------------------------------------------------------------
+
+
+def test_an_oversized_form_gets_a_translated_413(app, client, db) -> None:
+    big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    token = client.csrf_token()
+    response = client.post(
+        "/auth/login", data={"email": "a@example.org", "password": big, "csrf_token": token}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "Trop de données" in page or "trop volumineux" in page
+    assert big[:1000] not in page
+
+
+def test_an_oversized_form_without_csrf_token_gets_a_413(app, client, db) -> None:
+    big = "y" * (app.config["MAX_CONTENT_LENGTH"] + 10)
+    response = client.post("/auth/forgot", data={"email": big})
+    assert response.status_code == 413
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+# SQLite concurrency -------------------------------------------------------------------
+
+# One process, as one gunicorn worker would be: two threads, each signs in once, then
+# switches language 25 times (each an UPDATE of the user row, committed).
+WRITER = """
+import json, sys, threading
+from pathway import create_app
+app = create_app(json.loads(sys.argv[1]))
+statuses = []
+lock = threading.Lock()
+
+def worker(email):
+    client = app.test_client()
+    base = "https://pathway.test"
+    form = {"email": email, "password": sys.argv[2]}
+    signed_in = client.post("/auth/login", data=form, base_url=base)
+    with lock:
+        statuses.append(signed_in.status_code)
+    for i in range(25):
+        response = client.post("/language", data={"locale": ("fr", "en")[i % 2]}, base_url=base)
+        with lock:
+            statuses.append(response.status_code)
+
+emails = json.loads(sys.argv[3])
+threads = [threading.Thread(target=worker, args=(email,)) for email in emails]
+for t in threads: t.start()
+for t in threads: t.join()
+print(json.dumps(statuses))
+"""
+
+
+def test_concurrent_sqlite_writes_never_fail(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'concurrent.db'}"
+    upgrade(url)
+    config = {
+        "PATHWAY_ENV": "development",
+        "SECRET_KEY": "concurrency-secret-0123456789abcdef01234567",
+        "DATABASE_URL": url,
+        "PUBLIC_BASE_URL": "https://pathway.test",
+        "TRUSTED_HOSTS": ["pathway.test"],
+        "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": False,
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+    }
+    from pathway import create_app
+
+    seed = create_app({**config, "RATELIMIT_ENABLED": True})
+    with seed.app_context():
+        from pathway.db import session
+
+        for n in range(8):
+            make_user(f"writer{n}@example.org")
+        session.commit()
+    seed.extensions["pathway.db"].engine.dispose()
+
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                json.dumps(config),
+                PASSWORD,
+                json.dumps([f"writer{2 * p}@example.org", f"writer{2 * p + 1}@example.org"]),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p in range(4)
+    ]
+    statuses: list[int] = []
+    errors = ""
+    for process in processes:
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err[-2000:]
+        statuses += json.loads(out.strip().splitlines()[-1])
+        errors += err
+    assert len(statuses) == 4 * 2 * 26
+    assert statuses.count(302) == len(statuses), (sorted(set(statuses)), errors[-3000:])
+    assert "database is locked" not in errors
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        signed_in = connection.scalar(
+            select(func.count()).where(AuditEvent.tag == "auth:signin:succeeded")
+        )
+    engine.dispose()
+    assert signed_in == 8
