@@ -89,6 +89,8 @@ class RepliesClosed(ExchangeError):
 def check_fields(fields: Mapping[str, str | None]) -> dict[str, str]:
     """Return the reply's fields stripped, or raise ExchangeError naming the first bad one."""
     cleaned = {name: (fields.get(name) or "").strip() for name in LIMITS}
+    # Professionals often copy the RPPS number with spaces: drop them before checking.
+    cleaned["rpps"] = re.sub(r"\s+", "", cleaned["rpps"])
     for name in REQUIRED:
         if not cleaned[name]:
             raise ExchangeError(_("This field is required."), name)
@@ -97,10 +99,8 @@ def check_fields(fields: Mapping[str, str | None]) -> dict[str, str]:
             raise ExchangeError(
                 _("This text is too long (%(max)d characters at most).", max=limit), name
             )
-    rpps = cleaned["rpps"].replace(" ", "")
-    if rpps and not RPPS_PATTERN.fullmatch(rpps):
+    if cleaned["rpps"] and not RPPS_PATTERN.fullmatch(cleaned["rpps"]):
         raise ExchangeError(_("The RPPS number has 11 digits."), "rpps")
-    cleaned["rpps"] = rpps
     if not any(cleaned[name] for name in CONTENT_FIELDS):
         raise ExchangeError(_("Write at least one piece of information or a message."), "message")
     return cleaned

@@ -407,3 +407,22 @@ def test_token_never_appears_in_the_reply_pages_logs(app, db, client, alice, cap
     assert token not in caplog.text
     assert token[:12] not in caplog.text
     assert re.search(r"share:reply:received", caplog.text)
+
+
+def test_recipient_view_offers_the_form_and_the_reply_goes_through(app, db, client, alice) -> None:
+    token = shares.share_token(make_share(alice))
+
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    assert f'action="/s/{token}/reply"' in page
+    response = client.submit(f"/s/{token}/reply", reply_data(message="Through the real page"), page=f"/s/{token}")
+
+    assert response.status_code == 303
+    assert "Through the real page" in client.get(f"/s/{token}").get_data(as_text=True)
+
+
+def test_recipient_view_without_replies_has_no_form(app, db, client, alice) -> None:
+    token = shares.share_token(make_share(alice, allow_replies=False))
+
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+
+    assert "/reply" not in page
