@@ -1,0 +1,119 @@
+"""A withdrawal racing the issuing of a letter: no letter may be committed after the withdrawal.
+
+Runs on its own database (a fresh SQLite file, or a throwaway PostgreSQL database next to the
+test one) because the two sides must really commit, from two connections at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from pathway import consent, create_app, letters
+from pathway.config import database_url
+from pathway.db import session
+from pathway.migrate import upgrade
+from pathway.models import (
+    AttendanceStatus,
+    Consent,
+    Enrollment,
+    Letter,
+    LetterKind,
+    Role,
+    WorkshopAttendance,
+)
+from tests.conftest import make_config
+from tests.factories import enroll, make_patient, make_programme, make_user
+
+ROUNDS = 4
+
+
+@pytest.fixture
+def race_url(tmp_path: Path) -> Iterator[str]:
+    configured = os.environ.get("DATABASE_URL")
+    if not configured:
+        url = f"sqlite:///{tmp_path / 'race.db'}"
+        upgrade(url)
+        yield url
+        return
+    base = database_url(Path("."), {"DATABASE_URL": configured})
+    name = f"pathway_race_{secrets.token_hex(4)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_no_letter_is_committed_after_the_withdrawal_commits(race_url: str, tmp_path: Path) -> None:
+    app = create_app(make_config(race_url, tmp_path))
+    with app.test_request_context():
+        claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
+        programme = make_programme("Programme A", claire)
+        enrollment = enroll(make_patient("Alice"), programme)
+        enrollment.attendances = [WorkshopAttendance(workshop=programme.workshops[0], status=AttendanceStatus.PLANNED)]
+        session.commit()
+        ids = (enrollment.id, claire.id)
+
+    outcomes: list[tuple[float | None, float]] = []
+    for _round in range(ROUNDS):
+        with app.test_request_context():
+            enrollment = session.get(Enrollment, ids[0])
+            consent.record_oral_consent(enrollment, session.get(type(claire), ids[1]), dt.date.today())
+            session.commit()
+        barrier = threading.Barrier(2)
+        times: dict[str, float | None] = {}
+
+        def issue() -> None:
+            with app.test_request_context():
+                barrier.wait()
+                enrollment = session.get(Enrollment, ids[0])
+                try:
+                    letters.issue_letter(enrollment, LetterKind.START, session.get(type(claire), ids[1]))
+                    session.commit()
+                    times["issued"] = time.monotonic()
+                except letters.ConsentRequired:
+                    session.rollback()
+                    times["issued"] = None
+
+        def withdraw() -> None:
+            with app.test_request_context():
+                barrier.wait()
+                time.sleep(0.01)  # let the issuer start first in most rounds
+                enrollment = session.get(Enrollment, ids[0])
+                consent.withdraw_consent(enrollment, session.get(type(claire), ids[1]))
+                session.commit()
+                times["withdrawn"] = time.monotonic()
+
+        threads = [threading.Thread(target=issue), threading.Thread(target=withdraw)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        outcomes.append((times["issued"], times["withdrawn"]))
+
+    for issued, withdrawn in outcomes:
+        assert issued is None or issued < withdrawn, outcomes
+    with app.test_request_context():
+        stored = list(session.scalars(select(Letter)))
+        consents = list(session.scalars(select(Consent).order_by(Consent.id)))
+        # Every stored letter was issued while a consent was still in force.
+        for letter in stored:
+            assert any(c.given_at <= letter.issued_at <= c.withdrawn_at for c in consents), letter.issued_at
+        assert len(stored) == sum(1 for issued, _ in outcomes if issued is not None)
+    app.extensions["pathway.db"].engine.dispose()
