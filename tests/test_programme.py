@@ -113,3 +113,16 @@ def test_patient_without_programme_is_told_so(client, db) -> None:
     make_patient("Carol")
     sign_in(client, "carol@example.org")
     assert "pas encore inclus(e)" in client.get("/programme/").get_data(as_text=True)
+
+
+def test_team_text_is_escaped_on_the_patients_page(client, paths, db) -> None:
+    payload = '<script>alert("x")</script>'
+    alice = paths["alice"]
+    alice.objectives[0].text = payload
+    alice.competencies[0].text = payload
+    alice.programme.coordinator_name = payload
+    db.flush()
+    sign_in(client, "alice@example.org")
+    html = client.get("/programme/").get_data(as_text=True)
+    assert "<script>alert" not in html
+    assert html.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") >= 3
