@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from pathway import summary
@@ -151,7 +152,7 @@ class ContactForm(FlaskForm):
 class CareTeamForm(FlaskForm):
     role = SelectField(
         _l("Role"),
-        choices=[(role.value, label) for role, label in CARE_ROLE_LABELS.items()],
+        choices=[SelectChoice(role.value, label) for role, label in CARE_ROLE_LABELS.items()],
         validators=[required(_l("Choose a role."))],
     )
     name = StringField(

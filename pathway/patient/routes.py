@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -102,6 +102,8 @@ def section(section_slug: str) -> str | Response | tuple[str, int]:
             role_labels={role.value: str(label) for role, label in forms.CARE_ROLE_LABELS.items()},
         )
     if section == Section.ETP_PROGRESS:
+        if request.method == "POST":
+            abort(405)  # written by the ETP team, read-only here
         view = build_view(patient, (section,))["sections"][0]
         return render_template("patient/etp.html", section=section, view=view)
     return _single(patient, section)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from pathway.sharing.sections import Audience, Section
-from pathway.sharing.shares import DEFAULT_EXPIRY, LABEL_MAX, Expiry
+from pathway.sharing.sections import SECTION_LABELS, Audience, Section
+from pathway.sharing.shares import DEFAULT_EXPIRY, EXPIRY_LABELS, LABEL_MAX, Expiry
 
 
 def strip(value: object) -> object:
@@ -28,13 +29,14 @@ class ShareForm(FlaskForm):
     )
     sections = SelectMultipleField(
         _l("What they will see"),
-        choices=[(section.value, section.label) for section in Section],
+        # Lazy labels: rendered in the visitor's language, not the one of import time.
+        choices=[SelectChoice(section.value, SECTION_LABELS[section]) for section in Section],
         validators=[InputRequired(message=_l("Choose at least one section to share."))],
         validate_choice=True,
     )
     expiry = RadioField(
         _l("For how long"),
-        choices=[(expiry.value, expiry.label) for expiry in Expiry],
+        choices=[SelectChoice(expiry.value, EXPIRY_LABELS[expiry]) for expiry in Expiry],
         default=DEFAULT_EXPIRY.value,
         validators=[InputRequired(message=_l("Choose how long the link stays valid."))],
     )

@@ -1,0 +1,96 @@
+"""The patient's rights: download all their data as JSON, delete their account."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from pathway.models import AccessEvent, Condition, Patient, Share, User
+from pathway.sharing import shares
+from pathway.sharing.sections import Audience
+from tests.factories import PASSWORD, enroll, make_patient, make_programme, sign_in
+from tests.sharing_helpers import make_share, path_of
+
+
+def test_export_holds_all_of_alices_data_and_nothing_of_bobs(client, other_client, db) -> None:
+    alice = make_patient("Alice")
+    enroll(alice, make_programme("Programme A"))
+    share = make_share(alice, Audience.PHARMACIST, passcode="4321", label="Pharmacie du Centre")
+    bob = make_patient("Bob")
+    make_share(bob, label="Bob's GP")
+    db.commit()
+    other_client.submit(path_of(share), {"passcode": "4321", "viewer": "M. Durand"})
+    sign_in(client, "alice@example.org")
+    response = client.submit("/shares/my-data", {})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    data = json.loads(text)
+    assert data["format"] == "pathway.patient-export" and data["version"] == 1
+    assert data["patient"]["first_name"] == "Alice"
+    assert data["account"]["email"] == "alice@example.org"
+    for sentinel in ("Alice condition", "Alice critical drug", "Alice allergen", "Alice what to do",
+                     "Alice contact", "Dr Alice GP", "Alice life context", "Alice treatment objective",
+                     "Alice BEP synthesis", "Pharmacie du Centre", "M. Durand"):
+        assert sentinel in text, sentinel
+    assert data["conditions"][0]["orphacode"] == "85138"
+    assert data["shares"][0]["has_passcode"] is True
+    assert data["access_events"][0]["share_public_id"] == share.public_id
+    assert "Bob" not in text
+    # Secrets protect the patient; they are not exported.
+    for secret in ("password_hash", "passcode_hash", "totp_secret", "$argon2"):
+        assert secret not in text
+
+
+def test_export_needs_the_patient_signed_in(other_client, db) -> None:
+    assert other_client.post("/shares/my-data").status_code == 400  # no CSRF token
+    assert other_client.get("/shares/my-data").status_code in (302, 404)
+
+
+def test_wrong_password_deletes_nothing(client, db) -> None:
+    alice = make_patient("Alice")
+    sign_in(client, "alice@example.org")
+    response = client.submit("/shares/delete-account", {"password": "not my password", "confirm": "y"})
+    assert response.status_code == 422
+    assert "Mot de passe incorrect : rien n'a été supprimé." in response.get_data(as_text=True).replace("&#39;", "'")
+    assert db.get(Patient, alice.id) is not None
+
+
+def test_deletion_needs_the_confirmation_box(client, db) -> None:
+    alice = make_patient("Alice")
+    sign_in(client, "alice@example.org")
+    response = client.submit("/shares/delete-account", {"password": PASSWORD})
+    assert response.status_code == 422
+    assert "Cochez la case pour confirmer." in response.get_data(as_text=True)
+    assert db.get(Patient, alice.id) is not None
+
+
+def test_deleting_the_account_removes_the_data_and_kills_every_link(client, other_client, db) -> None:
+    alice = make_patient("Alice")
+    enroll(alice, make_programme("Programme A"))
+    first = make_share(alice)
+    second = make_share(alice, Audience.PHARMACIST, passcode="4321")
+    bob = make_patient("Bob")
+    bob_share = make_share(bob)
+    db.commit()
+    links = [path_of(first), path_of(second)]
+    bob_link = path_of(bob_share)
+    other_client.get(links[0])
+    alice_id, user_id = alice.id, alice.user_id
+    sign_in(client, "alice@example.org")
+    response = client.submit("/shares/delete-account", {"password": PASSWORD, "confirm": "y"})
+    assert response.status_code == 303
+    db.expunge_all()
+    assert db.get(Patient, alice_id) is None
+    assert db.get(User, user_id) is None
+    assert db.scalar(select(func.count()).select_from(Share).where(Share.patient_id == alice_id)) == 0
+    assert db.scalar(select(func.count()).select_from(Condition).where(Condition.patient_id == alice_id)) == 0
+    assert db.scalar(select(func.count()).select_from(AccessEvent)) == 0
+    for link in links:
+        assert other_client.get(link).status_code in (404, 410)
+    # Signed out, and cannot sign in again.
+    assert client.get("/patient/").status_code in (302, 404)
+    # Bob is untouched.
+    assert other_client.get(bob_link).status_code == 200
