@@ -53,6 +53,7 @@ def demo_command() -> None:
 def demo_links() -> dict[str, str]:
     """The demo's shared links, for the README's walkthrough (filled in by the sharing features)."""
     links: dict[str, str] = {}
+    links.update(_demo_gp_link())
     links.update(_demo_emergency_link())
     return links
 
@@ -68,6 +69,18 @@ def _demo_emergency_link() -> dict[str, str]:
     user = session.scalar(select(User).where(User.email == PATIENT_EMAIL))
     card = current_card(user.patient) if user is not None and user.patient is not None else None
     return {"Emergency link": share_url(card)} if card is not None else {}
+
+
+def _demo_gp_link() -> dict[str, str]:
+    from sqlalchemy import select
+
+    from pathway.demo import PATIENT_EMAIL
+    from pathway.models import User
+    from pathway.sharing.shares import active_gp_share, share_url
+
+    user = session.scalar(select(User).where(User.email == PATIENT_EMAIL))
+    share = active_gp_share(user.patient) if user is not None and user.patient is not None else None
+    return {"GP link": share_url(share)} if share is not None else {}
 
 
 @click.command("migrate")

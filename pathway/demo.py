@@ -52,6 +52,7 @@ def load_demo() -> DemoResult:
     if existing is not None:
         if existing.patient is not None:
             _demo_emergency_card(existing.patient, existing)
+            _demo_gp_share(existing.patient, existing)
         if existing.patient is not None:
             _demo_consent_and_letter(existing.patient)
         return DemoResult(created=False)
@@ -201,6 +202,7 @@ def load_demo() -> DemoResult:
         session.add(SectionUpdate(patient_id=patient.id, section=section.value, updated_by="Camille Lefèvre"))
     session.flush()
     _demo_emergency_card(patient, user)
+    _demo_gp_share(patient, user)
     _demo_consent_and_letter(patient)
     return DemoResult(created=True)
 
@@ -211,6 +213,23 @@ def _demo_emergency_card(patient: Patient, user: User) -> None:
     from pathway.sharing.sections import EMERGENCY_SECTIONS, Section
 
     create_card(patient, (*EMERGENCY_SECTIONS, Section.CARE_TEAM), actor=user)
+
+
+def _demo_gp_share(patient: Patient, user: User) -> None:
+    """The demo patient's link for her GP: every section, 90 days, replies allowed (idempotent)."""
+    from pathway.sharing.sections import PRESETS, Audience
+    from pathway.sharing.shares import Expiry, active_gp_share, create_share
+
+    if active_gp_share(patient) is None:
+        create_share(
+            patient,
+            audience=Audience.GP,
+            label="Dr Paul Martin, cabinet médical de Trélazé",
+            sections=PRESETS[Audience.GP],
+            expiry=Expiry.QUARTER,
+            allow_replies=True,
+            actor=user,
+        )
 
 
 def _demo_consent_and_letter(patient: Patient) -> None:

@@ -473,3 +473,18 @@ def test_reply_panel_appears_only_when_replies_are_allowed(client, db) -> None:
     db.commit()
     assert 'id="conversation"' in client.get(path_of(open_share)).get_data(as_text=True)
     assert 'id="conversation"' not in client.get(path_of(closed)).get_data(as_text=True)
+
+
+def test_demo_prints_a_gp_link_that_opens_every_section(app, client, db) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    links = re.findall(r"^GP link: (https://pathway\.test/s/\S+)$", first.output, re.M)
+    assert len(links) == 1
+    second = runner.invoke(args=["demo"])
+    assert re.findall(r"^GP link: (\S+)$", second.output, re.M) == links  # idempotent
+    response = client.get(links[0].replace("https://pathway.test", ""))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Camille Lefèvre" in html and "Hydrocortisone 100 mg IM" in html
+    assert 'id="conversation"' in html
