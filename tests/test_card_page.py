@@ -8,6 +8,7 @@ import pypdf
 import pytest
 from PIL import Image
 from pyzbar import pyzbar
+from pyzbar.pyzbar import ZBarSymbol
 from sqlalchemy import func, select
 
 from pathway.card.routes import bp as card_bp
@@ -83,7 +84,7 @@ def test_downloads_serve_the_stored_documents(app, client, db, alice) -> None:
     assert len(pypdf.PdfReader(io.BytesIO(pdf.data)).pages) == 2
     png = client.get(f"/card/{card.public_id}/qr.png")
     assert png.mimetype == "image/png"
-    assert [s.data.decode() for s in pyzbar.decode(Image.open(io.BytesIO(png.data)))] == [url]
+    assert [s.data.decode() for s in pyzbar.decode(Image.open(io.BytesIO(png.data)), symbols=[ZBarSymbol.QRCODE])] == [url]
     lock = client.get(f"/card/{card.public_id}/lockscreen.png")
     assert Image.open(io.BytesIO(lock.data)).size == (1170, 2532)
     svg = client.get(f"/card/{card.public_id}/qr.svg")
@@ -148,7 +149,7 @@ def test_regenerating_warns_and_makes_the_old_qr_code_answer_410(app, client, ot
     assert other_client.get(path_of(new_url)).status_code == 200
     new_png = client.get(f"/card/{card.public_id}/qr.png").data
     assert new_png != old_png
-    assert [s.data.decode() for s in pyzbar.decode(Image.open(io.BytesIO(new_png)))] == [new_url]
+    assert [s.data.decode() for s in pyzbar.decode(Image.open(io.BytesIO(new_png)), symbols=[ZBarSymbol.QRCODE])] == [new_url]
 
 
 def test_withdrawing_the_card_stops_its_link_and_allows_a_new_card(app, client, other_client, db, alice) -> None:
@@ -258,3 +259,18 @@ def test_openings_of_another_patients_card_are_not_in_the_log(app, client, other
     sign_in(client, "bob@example.org")
     assert "VSAV Angers" not in client.get("/card/").get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(AccessEvent)) == 1
+
+
+def test_scan_of_a_replaced_card_is_refused_and_shown_to_the_patient(app, client, other_client, db, alice) -> None:
+    card, old_url = make_card(app, alice)
+    sign_in(client, "alice@example.org")
+    client.submit(f"/card/{card.public_id}/regenerate", {}, page="/card/")
+    assert other_client.get(path_of(old_url)).status_code == 410
+    refused = db.scalars(select(AccessEvent).where(AccessEvent.share_id == card.id)).all()
+    assert [(e.outcome, e.sections) for e in refused] == [("denied_rotated", [])]
+    page = client.get("/card/").get_data(as_text=True)
+    assert "quelqu&#39;un a scanné une carte que vous avez remplacée" in page or "quelqu'un a scanné une carte que vous avez remplacée" in page
+    # No notice of an opening: nothing was shown.
+    from pathway.models import Notification
+
+    assert db.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "emergency_opened")) == 0

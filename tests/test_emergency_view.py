@@ -301,3 +301,13 @@ def test_markup_in_patient_fields_is_escaped_on_the_emergency_view(app, client, 
     assert links.handlers == []
     assert "&lt;script&gt;" in html
     assert re.search(r'href="tel:[^"]*"', html)
+
+
+def test_view_says_when_the_information_was_last_updated(app, client, db, alice) -> None:
+    from pathway.summary import touch_section
+
+    touch_section(alice, Section.ALLERGIES, "Alice Martin")
+    db.flush()
+    _, url = make_card(app, alice)
+    html = client.get(path_of(url)).get_data(as_text=True)
+    assert "Informations mises à jour le" in html

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from pathway import audit
 from pathway.db import session, utcnow
 from pathway.models import AccessEvent, Notification, Share
 from pathway.sharing.access import MAX_VIEWER, record_access
@@ -46,12 +47,28 @@ def open_card(share: Share, user_agent: str) -> tuple[dict[str, Any], list[int |
     return view, [event.id, notification.id if notification is not None else None]
 
 
+def refuse_opening(share: Share, reason: str, user_agent: str) -> None:
+    """Record a scan of a card that no longer opens (replaced, withdrawn, expired)."""
+    record_access(
+        share,
+        [],
+        summary_version=share.patient.summary_version,
+        user_agent=user_agent,
+        outcome=f"denied_{reason}",
+    )
+    audit.record("share:link:refused", patient_id=share.patient_id, share=share.public_id, reason=reason)
+
+
 def _remembered_event(share: Share, opening: Any) -> AccessEvent | None:
     """The recent opening of this share the browser remembers, if it is genuine."""
     if not isinstance(opening, list) or len(opening) != 2 or not isinstance(opening[0], int):
         return None
     event = session.scalar(
-        select(AccessEvent).where(AccessEvent.id == opening[0], AccessEvent.share_id == share.id)
+        select(AccessEvent).where(
+            AccessEvent.id == opening[0],
+            AccessEvent.share_id == share.id,
+            AccessEvent.outcome == "shown",
+        )
     )
     if event is None or event.occurred_at < utcnow() - NAMING_WINDOW:
         return None

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, render_template, request
 from flask import session as cookie
 from werkzeug.wrappers import Response
 
-from pathway.cards.openings import declare_viewer, open_card, reopen, view_updated_at
+from pathway.cards.openings import declare_viewer, open_card, refuse_opening, reopen, view_updated_at
 from pathway.db import session
 from pathway.emergency.forms import ViewerForm
 from pathway.extensions import limiter
@@ -40,8 +40,9 @@ def tel_href(phone: str) -> str:
 
 
 class _Gone(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, share: Share) -> None:
         self.reason = reason
+        self.share = share
 
 
 def _card(token: str) -> Share:
@@ -50,11 +51,14 @@ def _card(token: str) -> Share:
     except shares.LinkInvalid:
         abort(404)
     except shares.LinkGone as gone:
-        raise _Gone(gone.reason) from None
+        raise _Gone(gone.reason, gone.share) from None
 
 
 @bp.errorhandler(_Gone)
 def _gone(error: _Gone) -> tuple[str, int]:
+    # The patient learns that a replaced or withdrawn card is still being scanned.
+    refuse_opening(error.share, error.reason, request.headers.get("User-Agent", ""))
+    session.commit()
     return render_template("emergency/gone.html", reason=error.reason), 410
 
 
