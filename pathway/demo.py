@@ -53,6 +53,7 @@ def load_demo() -> DemoResult:
         if existing.patient is not None:
             _demo_emergency_card(existing.patient, existing)
             _demo_gp_share(existing.patient, existing)
+            _demo_gp_reply(existing.patient)
         if existing.patient is not None:
             _demo_consent_and_letter(existing.patient)
         return DemoResult(created=False)
@@ -203,6 +204,7 @@ def load_demo() -> DemoResult:
     session.flush()
     _demo_emergency_card(patient, user)
     _demo_gp_share(patient, user)
+    _demo_gp_reply(patient)
     _demo_consent_and_letter(patient)
     return DemoResult(created=True)
 
@@ -230,6 +232,30 @@ def _demo_gp_share(patient: Patient, user: User) -> None:
             allow_replies=True,
             actor=user,
         )
+
+
+def _demo_gp_reply(patient: Patient) -> None:
+    """A reply from the GP through the demo link, waiting for the patient's decision (idempotent)."""
+    from pathway import exchanges
+    from pathway.models import Contribution
+    from pathway.sharing.shares import active_gp_share
+
+    share = active_gp_share(patient)
+    already = session.scalar(select(Contribution.id).where(Contribution.patient_id == patient.id).limit(1))
+    if share is None or not share.allow_replies or already is not None:
+        return
+    exchanges.submit_contribution(
+        share,
+        {
+            "author_name": "Dr Paul Martin",
+            "author_role": "Médecin traitant",
+            "author_contact": "paul.martin@medecin.mssante.fr",
+            "life_situation": "Mme Lefèvre s'occupe seule de ses deux enfants la semaine depuis la rentrée.",
+            "recent_events": "Gastro-entérite en octobre, gérée à domicile avec doublement des doses.",
+            "proposed_objective": "Savoir quand et comment me joindre en cas de fièvre persistante",
+            "message": "Merci pour la synthèse. Je la reverrai en consultation en janvier.",
+        },
+    )
 
 
 def _demo_consent_and_letter(patient: Patient) -> None:

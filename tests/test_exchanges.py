@@ -303,3 +303,21 @@ def test_share_lock_notice_from_the_sharing_core_is_rendered(app, db, alice) -> 
         texts = [n["text"] for n in exchanges.notifications_for(alice.user)]
 
     assert any("was locked" in text and share.label in text for text in texts)
+
+
+def test_demo_gp_link_takes_replies_and_holds_one_pending_reply(app, db) -> None:
+    from pathway.models import Patient
+    from pathway.sharing.shares import active_gp_share
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0
+
+    patient = db.scalar(select(Patient))
+    share = active_gp_share(patient)
+    assert share is not None and share.allow_replies
+    replies = exchanges.contributions_of(patient)
+    assert [(c.author_name, c.status, c.share_id) for c in replies] == [
+        ("Dr Paul Martin", ContributionStatus.PENDING, share.id)
+    ]
+    assert exchanges.unread_count(patient.user) >= 1
