@@ -40,7 +40,10 @@ def document(app, card, name: str) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def decode_png(data: bytes) -> list[str]:
-    return [symbol.data.decode("utf-8") for symbol in pyzbar.decode(Image.open(io.BytesIO(data)), symbols=[ZBarSymbol.QRCODE])]
+    return [
+        symbol.data.decode("utf-8")
+        for symbol in pyzbar.decode(Image.open(io.BytesIO(data)), symbols=[ZBarSymbol.QRCODE])
+    ]
 
 
 def pdf_text(data: bytes) -> str:
@@ -53,7 +56,19 @@ def rasterise(data: bytes, tmp_path: Path, page: int) -> bytes:
     pdf = tmp_path / "card.pdf"
     pdf.write_bytes(data)
     subprocess.run(
-        ["pdftoppm", "-r", "300", "-png", "-f", str(page), "-l", str(page), "-singlefile", str(pdf), str(tmp_path / "page")],
+        [
+            "pdftoppm",
+            "-r",
+            "300",
+            "-png",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(tmp_path / "page"),
+        ],
         check=True,
     )
     return (tmp_path / "page.png").read_bytes()
@@ -77,13 +92,23 @@ def test_qr_svg_is_a_scalable_image_of_the_same_code(app, alice) -> None:
     assert svg == qr.qr_svg(url)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    public_id=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=22, max_size=32),
+    public_id=st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+        min_size=22,
+        max_size=32,
+    ),
     version=st.integers(min_value=1, max_value=10**6),
 )
-@example(public_id="hQ9Z-3WhV535_NS4GY9Vs7TYm-HiGruw", version=106)  # once read with a phantom 1D barcode
-def test_card_urls_fit_qr_version_7_at_level_m_and_decode_back(app, public_id: str, version: int) -> None:
+@example(
+    public_id="hQ9Z-3WhV535_NS4GY9Vs7TYm-HiGruw", version=106
+)  # once read with a phantom 1D barcode
+def test_card_urls_fit_qr_version_7_at_level_m_and_decode_back(
+    app, public_id: str, version: int
+) -> None:
     with app.test_request_context(base_url=PUBLIC_BASE_URL):
         url = PUBLIC_BASE_URL + "/e/" + tokens.sign(tokens.Purpose.EMERGENCY, public_id, version)
     code = qr._qr(url)
@@ -131,7 +156,9 @@ def test_card_is_printed_in_the_patients_language(app, alice) -> None:
 
 def test_card_stays_two_pages_when_every_field_is_very_long(app, alice) -> None:
     alice.first_name = "W" * 80
-    alice.conditions = [Condition(label="W" * 200, orphacode="123456", is_rare=True) for _ in range(5)]
+    alice.conditions = [
+        Condition(label="W" * 200, orphacode="123456", is_rare=True) for _ in range(5)
+    ]
     alice.allergies = [Allergy(substance="W" * 200) for _ in range(10)]
     alice.emergency_protocol.critical_action = "W" * 200
     alice.emergency_protocol.reference_centre = "W" * 200
@@ -175,7 +202,9 @@ def test_documents_are_made_once_per_token_version(app, alice, monkeypatch) -> N
     calls: list[str] = []
     real_card, real_lock = artifacts.render_card, artifacts.render_lockscreen
     monkeypatch.setattr(artifacts, "render_card", lambda *a: calls.append("card") or real_card(*a))
-    monkeypatch.setattr(artifacts, "render_lockscreen", lambda *a: calls.append("lock") or real_lock(*a))
+    monkeypatch.setattr(
+        artifacts, "render_lockscreen", lambda *a: calls.append("lock") or real_lock(*a)
+    )
     card, _ = make_card(app, alice)
     assert calls == ["card", "lock"]
     first_pdf = document(app, card, artifacts.CARD_PDF)

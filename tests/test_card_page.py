@@ -1,4 +1,4 @@
-"""The patient's emergency card page /card/: create, choose sections, regenerate, withdraw, download, log."""
+"""The patient's card page /card/: create, sections, regenerate, withdraw, downloads, log."""
 
 from __future__ import annotations
 
@@ -47,11 +47,13 @@ def bob(db):  # type: ignore[no-untyped-def]
     return make_patient("Bob")
 
 
-def test_patient_creates_a_card_for_responders_from_the_emergency_preset(app, client, db, alice) -> None:
+def test_patient_creates_a_card_for_responders_from_the_emergency_preset(
+    app, client, db, alice
+) -> None:
     sign_in(client, "alice@example.org")
     page = client.get("/card/").get_data(as_text=True)
     assert "Créer ma carte d'urgence" in page
-    assert page.count('checked') == len(EMERGENCY_SECTIONS)  # the preset is ticked
+    assert page.count("checked") == len(EMERGENCY_SECTIONS)  # the preset is ticked
     response = client.submit("/card/", {"sections": PRESET})
     assert response.status_code == 302
     card = current_card(alice)
@@ -62,9 +64,14 @@ def test_patient_creates_a_card_for_responders_from_the_emergency_preset(app, cl
     names = set(db.scalars(select(ShareArtifact.name).where(ShareArtifact.share_id == card.id)))
     assert {"qr.png", "qr.svg", "card.pdf", "lockscreen.png"} <= names
     page = client.get("/card/").get_data(as_text=True)
-    assert "Votre carte d&#39;urgence est prête" in page or "Votre carte d'urgence est prête" in page
+    assert (
+        "Votre carte d&#39;urgence est prête" in page or "Votre carte d'urgence est prête" in page
+    )
     assert f"/card/{card.public_id}/qr.svg" in page
-    assert f"/card/{card.public_id}/card.pdf" in page and f"/card/{card.public_id}/lockscreen.png" in page
+    assert (
+        f"/card/{card.public_id}/card.pdf" in page
+        and f"/card/{card.public_id}/lockscreen.png" in page
+    )
 
 
 def test_creating_a_card_needs_at_least_one_section(app, client, db, alice) -> None:
@@ -84,7 +91,10 @@ def test_downloads_serve_the_stored_documents(app, client, db, alice) -> None:
     assert len(pypdf.PdfReader(io.BytesIO(pdf.data)).pages) == 2
     png = client.get(f"/card/{card.public_id}/qr.png")
     assert png.mimetype == "image/png"
-    assert [s.data.decode() for s in pyzbar.decode(Image.open(io.BytesIO(png.data)), symbols=[ZBarSymbol.QRCODE])] == [url]
+    assert [
+        s.data.decode()
+        for s in pyzbar.decode(Image.open(io.BytesIO(png.data)), symbols=[ZBarSymbol.QRCODE])
+    ] == [url]
     lock = client.get(f"/card/{card.public_id}/lockscreen.png")
     assert Image.open(io.BytesIO(lock.data)).size == (1170, 2532)
     svg = client.get(f"/card/{card.public_id}/qr.svg")
@@ -93,39 +103,64 @@ def test_downloads_serve_the_stored_documents(app, client, db, alice) -> None:
     assert client.get(f"/card/{card.public_id}/other.txt").status_code == 404
 
 
-def test_patient_sees_every_opening_prominently_with_who_opened(app, client, other_client, db, alice) -> None:
-    card, url = make_card(app, alice)
+def test_patient_sees_every_opening_prominently_with_who_opened(
+    app, client, other_client, db, alice
+) -> None:
+    _card, url = make_card(app, alice)
     other_client.submit(path_of(url), {"viewer": "SAMU 49"})
     other_client.get(path_of(url))
     sign_in(client, "alice@example.org")
     page = client.get("/card/").get_data(as_text=True)
-    assert page.count("Votre carte d&#39;urgence a été ouverte le") + page.count("Votre carte d'urgence a été ouverte le") == 2
+    assert (
+        page.count("Votre carte d&#39;urgence a été ouverte le")
+        + page.count("Votre carte d'urgence a été ouverte le")
+        == 2
+    )
     assert "par SAMU 49." in page
-    assert "par une personne qui n&#39;a pas donné son nom." in page or "par une personne qui n'a pas donné son nom." in page
+    assert (
+        "par une personne qui n&#39;a pas donné son nom." in page
+        or "par une personne qui n'a pas donné son nom." in page
+    )
     # The log comes before the card's controls.
     assert page.index("Ouvertures de votre carte d") < page.index("Votre QR code")
 
 
 def test_changing_sections_changes_what_responders_see_and_reprints(app, client, db, alice) -> None:
     card, url = make_card(app, alice)
-    old_pdf = db.scalar(select(ShareArtifact.data).where(ShareArtifact.share_id == card.id, ShareArtifact.name == "card.pdf"))
+    old_pdf = db.scalar(
+        select(ShareArtifact.data).where(
+            ShareArtifact.share_id == card.id, ShareArtifact.name == "card.pdf"
+        )
+    )
     sign_in(client, "alice@example.org")
     sections = [s for s in PRESET if s != Section.ALLERGIES.value] + [Section.CARE_TEAM.value]
-    response = client.submit(f"/card/{card.public_id}/sections", {"sections": sections}, page="/card/")
+    response = client.submit(
+        f"/card/{card.public_id}/sections", {"sections": sections}, page="/card/"
+    )
     assert response.status_code == 302
     db.refresh(card)
     assert set(card.sections) == set(sections)
     html = client.get(path_of(url)).get_data(as_text=True)  # same link
     assert "Alice allergen" not in html and "Dr Alice GP" in html
-    new_pdf = db.scalar(select(ShareArtifact.data).where(ShareArtifact.share_id == card.id, ShareArtifact.name == "card.pdf"))
+    new_pdf = db.scalar(
+        select(ShareArtifact.data).where(
+            ShareArtifact.share_id == card.id, ShareArtifact.name == "card.pdf"
+        )
+    )
     assert new_pdf != old_pdf
-    assert "Alice allergen" not in "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(new_pdf)).pages)
+    assert "Alice allergen" not in "".join(
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(new_pdf)).pages
+    )
 
 
 def test_sections_outside_the_card_choices_are_refused(app, client, db, alice) -> None:
     card, _ = make_card(app, alice)
     sign_in(client, "alice@example.org")
-    response = client.submit(f"/card/{card.public_id}/sections", {"sections": [Section.LIFE_CONTEXT.value]}, page="/card/")
+    response = client.submit(
+        f"/card/{card.public_id}/sections",
+        {"sections": [Section.LIFE_CONTEXT.value]},
+        page="/card/",
+    )
     assert response.status_code == 400
     db.refresh(card)
     assert set(card.sections) == set(PRESET)
@@ -134,11 +169,16 @@ def test_sections_outside_the_card_choices_are_refused(app, client, db, alice) -
     assert "Choisissez au moins une rubrique à partager." in empty.get_data(as_text=True)
 
 
-def test_regenerating_warns_and_makes_the_old_qr_code_answer_410(app, client, other_client, db, alice) -> None:
+def test_regenerating_warns_and_makes_the_old_qr_code_answer_410(
+    app, client, other_client, db, alice
+) -> None:
     card, old_url = make_card(app, alice)
     sign_in(client, "alice@example.org")
     page = client.get("/card/").get_data(as_text=True)
-    assert "L&#39;ancien QR code cessera aussitôt de fonctionner" in page or "L'ancien QR code cessera aussitôt de fonctionner" in page
+    assert (
+        "L&#39;ancien QR code cessera aussitôt de fonctionner" in page
+        or "L'ancien QR code cessera aussitôt de fonctionner" in page
+    )
     old_png = client.get(f"/card/{card.public_id}/qr.png").data
     response = client.submit(f"/card/{card.public_id}/regenerate", {}, page="/card/")
     assert response.status_code == 302
@@ -149,32 +189,46 @@ def test_regenerating_warns_and_makes_the_old_qr_code_answer_410(app, client, ot
     assert other_client.get(path_of(new_url)).status_code == 200
     new_png = client.get(f"/card/{card.public_id}/qr.png").data
     assert new_png != old_png
-    assert [s.data.decode() for s in pyzbar.decode(Image.open(io.BytesIO(new_png)), symbols=[ZBarSymbol.QRCODE])] == [new_url]
+    assert [
+        s.data.decode()
+        for s in pyzbar.decode(Image.open(io.BytesIO(new_png)), symbols=[ZBarSymbol.QRCODE])
+    ] == [new_url]
 
 
-def test_withdrawing_the_card_stops_its_link_and_allows_a_new_card(app, client, other_client, db, alice) -> None:
+def test_withdrawing_the_card_stops_its_link_and_allows_a_new_card(
+    app, client, other_client, db, alice
+) -> None:
     card, url = make_card(app, alice)
     sign_in(client, "alice@example.org")
     assert client.submit(f"/card/{card.public_id}/withdraw", {}, page="/card/").status_code == 302
     assert other_client.get(path_of(url)).status_code == 410
     assert client.get(f"/card/{card.public_id}/card.pdf").status_code == 404
     assert current_card(alice) is None
-    assert "Créer ma carte d&#39;urgence" in client.get("/card/").get_data(as_text=True) or "Créer ma carte d'urgence" in client.get("/card/").get_data(as_text=True)
+    assert "Créer ma carte d&#39;urgence" in client.get("/card/").get_data(
+        as_text=True
+    ) or "Créer ma carte d'urgence" in client.get("/card/").get_data(as_text=True)
 
 
-def test_out_of_date_card_offers_an_update_that_keeps_the_link(app, client, other_client, db, alice) -> None:
+def test_out_of_date_card_offers_an_update_that_keeps_the_link(
+    app, client, other_client, db, alice
+) -> None:
     card, url = make_card(app, alice)
     sign_in(client, "alice@example.org")
     assert "Mettre à jour ma carte" not in client.get("/card/").get_data(as_text=True)
     alice.allergies[0].substance = "Alice new allergen"
     db.flush()
     page = client.get("/card/").get_data(as_text=True)
-    assert "Votre carte imprimée n&#39;est plus à jour" in page or "Votre carte imprimée n'est plus à jour" in page
+    assert (
+        "Votre carte imprimée n&#39;est plus à jour" in page
+        or "Votre carte imprimée n'est plus à jour" in page
+    )
     qr_before = client.get(f"/card/{card.public_id}/qr.png").data
     assert client.submit(f"/card/{card.public_id}/update", {}, page="/card/").status_code == 302
     assert "Mettre à jour ma carte" not in client.get("/card/").get_data(as_text=True)
     pdf = client.get(f"/card/{card.public_id}/card.pdf").data
-    assert "Alice new allergen" in "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Alice new allergen" in "".join(
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages
+    )
     assert client.get(f"/card/{card.public_id}/qr.png").data == qr_before
     assert other_client.get(path_of(url)).status_code == 200
 
@@ -192,8 +246,10 @@ CARD_ROUTES = [
 
 
 @pytest.mark.parametrize(("method", "route"), CARD_ROUTES)
-def test_another_patient_never_reaches_alices_card(app, client, db, alice, bob, method: str, route: str) -> None:
-    card, url = make_card(app, alice)
+def test_another_patient_never_reaches_alices_card(
+    app, client, db, alice, bob, method: str, route: str
+) -> None:
+    card, _url = make_card(app, alice)
     version = card.token_version
     sign_in(client, "bob@example.org")
     path = route.format(id=card.public_id)
@@ -203,7 +259,11 @@ def test_another_patient_never_reaches_alices_card(app, client, db, alice, bob, 
         response = client.submit(path, {"sections": PRESET}, page="/card/")
     assert response.status_code == 404
     db.refresh(card)
-    assert card.revoked_at is None and card.token_version == version and set(card.sections) == set(PRESET)
+    assert (
+        card.revoked_at is None
+        and card.token_version == version
+        and set(card.sections) == set(PRESET)
+    )
 
 
 @pytest.mark.parametrize(("method", "route"), CARD_ROUTES)
@@ -227,7 +287,9 @@ def test_a_stranger_is_sent_to_sign_in(app, client, db, alice) -> None:
 
 def test_a_professional_link_is_not_reachable_as_a_card(app, client, db, alice) -> None:
     with app.test_request_context(base_url=PUBLIC_BASE_URL):
-        link = create_share(alice, audience=Audience.GP, label="Dr GP", sections=(Section.IDENTITY,))
+        link = create_share(
+            alice, audience=Audience.GP, label="Dr GP", sections=(Section.IDENTITY,)
+        )
     sign_in(client, "alice@example.org")
     assert client.get(f"/card/{link.public_id}/qr.png").status_code == 404
     assert client.submit(f"/card/{link.public_id}/regenerate", {}, page="/card/").status_code == 404
@@ -252,7 +314,9 @@ def test_every_card_form_refuses_a_post_without_csrf_token(app, client, db, alic
     assert db.scalar(select(func.count()).select_from(Share)) == 1
 
 
-def test_openings_of_another_patients_card_are_not_in_the_log(app, client, other_client, db, alice, bob) -> None:
+def test_openings_of_another_patients_card_are_not_in_the_log(
+    app, client, other_client, db, alice, bob
+) -> None:
     _, alice_url = make_card(app, alice)
     make_card(app, bob)
     other_client.submit(path_of(alice_url), {"viewer": "VSAV Angers"})
@@ -261,7 +325,9 @@ def test_openings_of_another_patients_card_are_not_in_the_log(app, client, other
     assert db.scalar(select(func.count()).select_from(AccessEvent)) == 1
 
 
-def test_scan_of_a_replaced_card_is_refused_and_shown_to_the_patient(app, client, other_client, db, alice) -> None:
+def test_scan_of_a_replaced_card_is_refused_and_shown_to_the_patient(
+    app, client, other_client, db, alice
+) -> None:
     card, old_url = make_card(app, alice)
     sign_in(client, "alice@example.org")
     client.submit(f"/card/{card.public_id}/regenerate", {}, page="/card/")
@@ -269,8 +335,39 @@ def test_scan_of_a_replaced_card_is_refused_and_shown_to_the_patient(app, client
     refused = db.scalars(select(AccessEvent).where(AccessEvent.share_id == card.id)).all()
     assert [(e.outcome, e.sections) for e in refused] == [("denied_rotated", [])]
     page = client.get("/card/").get_data(as_text=True)
-    assert "quelqu&#39;un a scanné une carte que vous avez remplacée" in page or "quelqu'un a scanné une carte que vous avez remplacée" in page
+    assert (
+        "quelqu&#39;un a scanné une carte que vous avez remplacée" in page
+        or "quelqu'un a scanné une carte que vous avez remplacée" in page
+    )
     # No notice of an opening: nothing was shown.
     from pathway.models import Notification
 
-    assert db.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "emergency_opened")) == 0
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.kind == "emergency_opened")
+        )
+        == 0
+    )
+
+
+def test_a_document_failure_changes_nothing_and_says_so(
+    app, client, db, alice, monkeypatch
+) -> None:
+    from pathway.cards import artifacts
+    from pathway.documents import DocumentError
+
+    def broken(*args):  # type: ignore[no-untyped-def]
+        raise DocumentError("renderer down")
+
+    monkeypatch.setattr(artifacts, "render_card", broken)
+    sign_in(client, "alice@example.org")
+    response = client.submit("/card/", {"sections": PRESET})
+    assert response.status_code == 302
+    assert current_card(alice) is None
+    page = client.get("/card/").get_data(as_text=True)
+    assert (
+        "Votre carte n&#39;a pas pu être créée" in page
+        or "Votre carte n'a pas pu être créée" in page
+    )

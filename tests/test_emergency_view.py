@@ -1,4 +1,4 @@
-"""The emergency view /e/<token>: what a responder sees, what the patient is told, and every refusal."""
+"""The emergency view /e/<token>: what a responder sees, what the patient is told, refusals."""
 
 from __future__ import annotations
 
@@ -83,7 +83,17 @@ def test_responder_reads_the_critical_facts_first_without_an_account(app, client
     ):
         assert fact in html, fact
     # Allergies, what to do and what to avoid come before everything else.
-    order = [html.index(text) for text in ("Alice allergen", "Alice what to do", "Alice what to avoid", "Alice situations", "Alice critical drug", "Alice contact")]
+    order = [
+        html.index(text)
+        for text in (
+            "Alice allergen",
+            "Alice what to do",
+            "Alice what to avoid",
+            "Alice situations",
+            "Alice critical drug",
+            "Alice contact",
+        )
+    ]
     assert order == sorted(order)
     assert "À faire" in html and "À éviter" in html and "Allergies" in html
     assert "<script" not in html
@@ -110,7 +120,9 @@ def test_tel_links_keep_only_digits_and_a_leading_plus(phone: str, href: str) ->
     assert tel_href(phone) == href
 
 
-def test_emergency_view_shows_no_etp_details_life_context_or_unshared_care_team(app, client, db, alice) -> None:
+def test_emergency_view_shows_no_etp_details_life_context_or_unshared_care_team(
+    app, client, db, alice
+) -> None:
     enroll(alice, make_programme("Programme A"))
     _, url = make_card(app, alice)
     html = client.get(path_of(url)).get_data(as_text=True)
@@ -145,7 +157,9 @@ def test_unshared_sections_are_absent_from_the_view(app, client, alice) -> None:
     assert "Aucune allergie connue" not in html
 
 
-def test_orphanet_emergency_guideline_is_linked_only_when_set_and_https(app, client, db, alice) -> None:
+def test_orphanet_emergency_guideline_is_linked_only_when_set_and_https(
+    app, client, db, alice
+) -> None:
     alice.conditions[0].emergency_guideline_url = "https://www.orpha.net/fr/disease/detail/85138"
     _, url = make_card(app, alice)
     html = client.get(path_of(url)).get_data(as_text=True)
@@ -188,7 +202,9 @@ def test_emergency_view_answers_with_private_headers(app, client, alice) -> None
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_every_opening_is_one_access_event_and_one_notice_for_the_patient(app, client, other_client, db, alice) -> None:
+def test_every_opening_is_one_access_event_and_one_notice_for_the_patient(
+    app, client, other_client, db, alice
+) -> None:
     card, url = make_card(app, alice)
     client.get(path_of(url), headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/604"})
     other_client.get(path_of(url))
@@ -198,10 +214,14 @@ def test_every_opening_is_one_access_event_and_one_notice_for_the_patient(app, c
     assert all(set(e.sections) == {s.value for s in EMERGENCY_SECTIONS} for e in events)
     notices = db.scalars(select(Notification).where(Notification.user_id == alice.user_id)).all()
     assert len(notices) == 2
-    assert all(n.kind == "emergency_opened" and n.link == "/card/" and n.params["when"] for n in notices)
+    assert all(
+        n.kind == "emergency_opened" and n.link == "/card/" and n.params["when"] for n in notices
+    )
 
 
-def test_declared_viewer_names_that_opening_without_counting_another(app, client, db, alice) -> None:
+def test_declared_viewer_names_that_opening_without_counting_another(
+    app, client, db, alice
+) -> None:
     card, url = make_card(app, alice)
     response = client.submit(path_of(url), {"viewer": "  SAMU 49  "})
     assert response.status_code == 200
@@ -222,7 +242,9 @@ def test_naming_oneself_is_never_required(app, client, db, alice) -> None:
     assert "Alice critical action" in html
 
 
-def test_too_long_viewer_name_is_refused_with_a_message_and_the_facts_stay(app, client, db, alice) -> None:
+def test_too_long_viewer_name_is_refused_with_a_message_and_the_facts_stay(
+    app, client, db, alice
+) -> None:
     card, url = make_card(app, alice)
     response = client.submit(path_of(url), {"viewer": "V" * 121})
     assert response.status_code == 400
@@ -249,15 +271,22 @@ def test_rate_limit_answers_429_after_30_openings_a_minute(app, client, alice) -
 
 
 def test_forged_or_other_purpose_tokens_answer_404(app, client, db, alice) -> None:
-    card, url = make_card(app, alice)
+    _card, url = make_card(app, alice)
     with app.test_request_context(base_url=PUBLIC_BASE_URL):
-        link = create_share(alice, audience=Audience.GP, label="Dr GP", sections=(Section.IDENTITY,))
+        link = create_share(
+            alice, audience=Audience.GP, label="Dr GP", sections=(Section.IDENTITY,)
+        )
         link_url = share_url(link)
     link_token = link_url.rsplit("/", 1)[1]
     card_token = url.rsplit("/", 1)[1]
     assert client.get(f"/e/{link_token}").status_code == 404
     assert client.get(f"/s/{card_token}").status_code == 404
-    assert client.get("/e/" + card_token[:-2] + ("AA" if not card_token.endswith("AA") else "BB")).status_code == 404
+    assert (
+        client.get(
+            "/e/" + card_token[:-2] + ("AA" if not card_token.endswith("AA") else "BB")
+        ).status_code
+        == 404
+    )
     assert client.get("/e/not-a-token").status_code == 404
     assert count(db, AccessEvent) == 0
 

@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from pathway.auth.sessions import role_required
-from pathway.cards import artifacts, service
 from pathway.card.forms import CardActionForm, CardSectionsForm
+from pathway.cards import artifacts, service
 from pathway.db import session
+from pathway.documents import DocumentError
 from pathway.models import Role
 from pathway.patient.routes import current_patient
 from pathway.sharing.sections import EMERGENCY_SECTIONS, parse_sections
@@ -28,6 +29,17 @@ DOWNLOAD_NAMES = {
     artifacts.CARD_PDF: "carte-urgence.pdf",
     artifacts.LOCKSCREEN_PNG: "ecran-verrouillage-urgence.png",
 }
+
+
+@bp.errorhandler(DocumentError)
+def _documents_failed(error: DocumentError):  # type: ignore[no-untyped-def]
+    # Nothing half-made: the card and its documents change together or not at all.
+    session.rollback()
+    flash(
+        _("Your card could not be made just now. Nothing was changed: try again in a moment."),
+        "error",
+    )
+    return redirect(url_for("card.index"))
 
 
 def local_time(moment: dt.datetime) -> str:
@@ -93,7 +105,10 @@ def change_sections(public_id: str):  # type: ignore[no-untyped-def]
         form.sections.errors = [str(error)]
         return _render(form, 400)
     session.commit()
-    flash(_("Saved. Your printed card and lock-screen image were updated: print the new card."), "success")
+    flash(
+        _("Saved. Your printed card and lock-screen image were updated: print the new card."),
+        "success",
+    )
     return redirect(url_for("card.index"))
 
 
@@ -105,7 +120,12 @@ def update(public_id: str):  # type: ignore[no-untyped-def]
         abort(400)
     service.update_card(card)
     session.commit()
-    flash(_("Your card was updated with your current summary. Print it again; the QR code has not changed."), "success")
+    flash(
+        _(
+            "Your card was updated with your current summary. Print it again; the QR code has not changed."  # noqa: E501
+        ),
+        "success",
+    )
     return redirect(url_for("card.index"))
 
 
@@ -117,7 +137,12 @@ def regenerate(public_id: str):  # type: ignore[no-untyped-def]
         abort(400)
     service.regenerate_card(card, actor=current_user)
     session.commit()
-    flash(_("New QR code created. The old one no longer works: replace your printed cards and lock-screen image."), "success")
+    flash(
+        _(
+            "New QR code created. The old one no longer works: replace your printed cards and lock-screen image."  # noqa: E501
+        ),
+        "success",
+    )
     return redirect(url_for("card.index"))
 
 

@@ -29,7 +29,7 @@ CARD_PDF = "card.pdf"
 LOCKSCREEN_PNG = "lockscreen.png"
 FACTS = "facts.json"  # the printed facts, to tell when the printed card is out of date
 
-# Documents that print the facts (re-made by "update my card"); the QR codes depend on the link only.
+# Documents that print the facts (re-made by "update my card"); QR codes depend on the link only.
 PRINTED = (FACTS, CARD_PDF, LOCKSCREEN_PNG)
 DOWNLOADS = (QR_PNG, QR_SVG, CARD_PDF, LOCKSCREEN_PNG)
 CONTENT_TYPES = {

@@ -34,7 +34,9 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(FONT_DIR + name, size)
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+def _wrap(
+    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int
+) -> list[str]:
     """Split text into lines that fit the width (long words are cut)."""
     lines: list[str] = []
     line = ""
@@ -73,9 +75,18 @@ def _lines(facts: dict[str, Any]) -> list[tuple[str, bool, int, tuple[int, int, 
         allergies = ", ".join(a["substance"] for a in facts["allergies"]) or _("none known")
         out.append((_("Allergies: %(list)s", list=allergies), True, 44, INK))
     if facts["critical_action"]:
-        out.append((_("In an emergency: %(action)s", action=facts["critical_action"]), True, 50, RED))
+        out.append(
+            (_("In an emergency: %(action)s", action=facts["critical_action"]), True, 50, RED)
+        )
     for contact in facts["contacts"]:
-        out.append((_("Contact: %(name)s %(phone)s", name=contact["name"], phone=contact["phone"]), False, 42, INK))
+        out.append(
+            (
+                _("Contact: %(name)s %(phone)s", name=contact["name"], phone=contact["phone"]),
+                False,
+                42,
+                INK,
+            )
+        )
     return out
 
 
@@ -111,8 +122,9 @@ def render_lockscreen(facts: dict[str, Any], url: str) -> bytes:
     qr = qr.resize((QR_SIZE, QR_SIZE), Image.Resampling.NEAREST)
     qr_top = panel_bottom - qr_space
     image.paste(qr, ((WIDTH - QR_SIZE) // 2, qr_top))
-    draw.text((WIDTH // 2, qr_top + QR_SIZE + 45), scan, font=_font(42, True), fill=INK, anchor="mm")
+    draw.text(
+        (WIDTH // 2, qr_top + QR_SIZE + 45), scan, font=_font(42, True), fill=INK, anchor="mm"
+    )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-

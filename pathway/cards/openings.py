@@ -56,7 +56,9 @@ def refuse_opening(share: Share, reason: str, user_agent: str) -> None:
         user_agent=user_agent,
         outcome=f"denied_{reason}",
     )
-    audit.record("share:link:refused", patient_id=share.patient_id, share=share.public_id, reason=reason)
+    audit.record(
+        "share:link:refused", patient_id=share.patient_id, share=share.public_id, reason=reason
+    )
 
 
 def _remembered_event(share: Share, opening: Any) -> AccessEvent | None:

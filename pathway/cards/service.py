@@ -39,8 +39,10 @@ def patient_card(patient: Patient, public_id: str) -> Share:
     return share
 
 
-def create_card(patient: Patient, sections: tuple[Section, ...], actor: User | None = None) -> Share:
-    """Create the emergency card (no expiry, no passcode: an emergency cannot wait) and its documents."""
+def create_card(
+    patient: Patient, sections: tuple[Section, ...], actor: User | None = None
+) -> Share:
+    """Create the card and its documents; no expiry, no passcode: an emergency cannot wait."""
     existing = current_card(patient)
     if existing is not None:
         return existing
@@ -63,7 +65,10 @@ def change_sections(share: Share, sections: tuple[Section, ...], actor: User | N
         raise shares.ShareError("sections", _("Choose at least one section to share."))
     share.sections = [section.value for section in sections]
     audit.record(
-        "share:sections:changed", actor=actor, patient_id=share.patient_id, share=share.public_id,
+        "share:sections:changed",
+        actor=actor,
+        patient_id=share.patient_id,
+        share=share.public_id,
         count=len(sections),
     )
     artifacts.remake_printed(share)

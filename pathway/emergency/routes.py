@@ -9,7 +9,13 @@ from flask import Blueprint, abort, render_template, request
 from flask import session as cookie
 from werkzeug.wrappers import Response
 
-from pathway.cards.openings import declare_viewer, open_card, refuse_opening, reopen, view_updated_at
+from pathway.cards.openings import (
+    declare_viewer,
+    open_card,
+    refuse_opening,
+    reopen,
+    view_updated_at,
+)
 from pathway.db import session
 from pathway.emergency.forms import ViewerForm
 from pathway.extensions import limiter
