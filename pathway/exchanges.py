@@ -448,21 +448,33 @@ def shares_with_conversation(patient: Patient) -> list[Share]:
 
 # --- Notifications ---------------------------------------------------------------
 
-# Each kind, the values its params may hold, and its sentence. Stored values are
-# formatted into the sentence of the reader's language when the list is shown.
-NOTIFICATION_TEXTS = {
-    # params: author, label
-    "contribution_received": _l("%(author)s replied through your link “%(label)s”. Read it first, then decide whether to pass it on to your ETP team."),
-    # params: viewer (optional)
-    "emergency_opened": _l("Your emergency card was opened."),
-    # params: programme (optional)
-    "letter_issued": _l("A new letter to your GP was issued by your ETP team."),
-    # params: label
-    "share_locked": _l("The link “%(label)s” was locked after too many wrong passcodes."),
-    # params: patient, author
-    "contribution_forwarded": _l("%(patient)s passed on a reply from %(author)s."),
-    # params: programme, label
-    "team_replied": _l("Your ETP team answered on the link “%(label)s”."),
+# Each kind's sentences, most specific first: the first whose values are all present
+# (and match) is used. Stored values are formatted into the sentence of the reader's
+# language when the list is shown. Other modules write these kinds too (the emergency
+# card, letters, the sharing core); their params are listed here.
+NOTIFICATION_TEXTS: dict[str, list[tuple[dict[str, str | None], Any]]] = {
+    "contribution_received": [  # author, label
+        ({"author": None, "label": None}, _l("%(author)s replied through your link “%(label)s”. Read it first, then decide whether to pass it on to your ETP team.")),
+    ],
+    "emergency_opened": [  # when, viewer (named later by the responder, may be empty)
+        ({"viewer": None}, _l("Your emergency card was opened by %(viewer)s.")),
+        ({}, _l("Your emergency card was opened.")),
+    ],
+    "letter_issued": [  # letter_kind (start|end), programme, version, copy_given_to_patient
+        ({"letter_kind": "start", "programme": None}, _l("%(programme)s issued the start-of-programme letter to your GP.")),
+        ({"letter_kind": "end", "programme": None}, _l("%(programme)s issued the end-of-programme letter to your GP.")),
+        ({}, _l("A new letter to your GP was issued by your ETP team.")),
+    ],
+    "share_locked": [  # label
+        ({"label": None}, _l("The link “%(label)s” was locked after too many wrong passcodes.")),
+        ({}, _l("One of your links was locked after too many wrong passcodes.")),
+    ],
+    "contribution_forwarded": [  # patient, author
+        ({"patient": None, "author": None}, _l("%(patient)s passed on a reply from %(author)s.")),
+    ],
+    "team_replied": [  # programme, label
+        ({"label": None}, _l("Your ETP team answered on the link “%(label)s”.")),
+    ],
 }
 NOTIFICATION_FALLBACK = _l("You have a new notification.")
 
@@ -491,8 +503,11 @@ def _is_local(link: str) -> bool:
 
 def notification_text(notification: Notification) -> str:
     """The notification's sentence in the current language, from its stored values."""
-    template = NOTIFICATION_TEXTS.get(notification.kind, NOTIFICATION_FALLBACK)
-    return str(template) % _Params(notification.params or {})
+    params = _Params({key: str(value) for key, value in (notification.params or {}).items()})
+    for needs, template in NOTIFICATION_TEXTS.get(notification.kind, []):
+        if all(params[key] and (wanted is None or params[key] == wanted) for key, wanted in needs.items()):
+            return str(template) % params
+    return str(NOTIFICATION_FALLBACK)
 
 
 def unread_count(user: User) -> int:

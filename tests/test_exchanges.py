@@ -249,7 +249,11 @@ def test_pending_replies_come_first(db, alice) -> None:
     [
         ("contribution_received", {"author": "Dr Martin", "label": "GP"}, "Dr Martin replied", "Dr Martin a répondu"),
         ("emergency_opened", {}, "emergency card was opened", "carte d'urgence a été consultée"),
+        ("emergency_opened", {"when": "2026-11-22T10:00:00+00:00", "viewer": ""}, "emergency card was opened.", "carte d'urgence a été consultée."),
+        ("emergency_opened", {"viewer": "SAMU 49"}, "opened by SAMU 49", "consultée par SAMU 49"),
         ("letter_issued", {"programme": "P"}, "new letter", "nouveau courrier"),
+        ("letter_issued", {"letter_kind": "start", "programme": "ETP Addison", "version": 1}, "ETP Addison issued the start", "ETP Addison a établi le courrier de début"),
+        ("letter_issued", {"letter_kind": "end", "programme": "ETP Addison"}, "end-of-programme letter", "courrier de fin"),
         ("share_locked", {"label": "Pharmacie"}, "“Pharmacie” was locked", "« Pharmacie » a été bloqué"),
         ("contribution_forwarded", {"patient": "Alice", "author": "Dr Martin"}, "Alice passed on", "Alice vous a transmis"),
         ("team_replied", {"programme": "P", "label": "GP"}, "answered on the link", "a répondu sur le lien"),
