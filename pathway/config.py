@@ -131,6 +131,9 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "MAIL_FROM": env.get("MAIL_FROM", "Pathway <no-reply@pathway.invalid>"),
         "OUTBOX_DIR": str(instance_path / "outbox"),
         "RETENTION_DAYS": _int(env.get("RETENTION_DAYS", "365"), "RETENTION_DAYS"),
+        # PDF rendering runs in a separate process, stopped past this time or memory.
+        "PDF_TIMEOUT_SECONDS": _int(env.get("PDF_TIMEOUT_SECONDS", "10"), "PDF_TIMEOUT_SECONDS"),
+        "PDF_MEMORY_MB": _int(env.get("PDF_MEMORY_MB", "512"), "PDF_MEMORY_MB"),
         # Educators and admins see many patients: a TOTP code at sign-in (off for the local demo).
         "STAFF_2FA_REQUIRED": _bool(
             env.get("STAFF_2FA_REQUIRED", "false" if development else "true"), "STAFF_2FA_REQUIRED"

@@ -10,17 +10,38 @@ anything.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import resource
+import threading
+import time
 from dataclasses import dataclass
 from functools import cache
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
+
+from flask import current_app, has_app_context
 
 logger = logging.getLogger("pathway.documents")
 
 MAX_DATA_URI = 2 * 1024 * 1024
+# Letters and cards are a few kilobytes of HTML; anything near this is not a real document.
+MAX_SOURCE_CHARS = 2 * 1024 * 1024
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MEMORY_MB = 512
+# A fresh renderer after this many documents (WeasyPrint grows about 0.3 MiB per render).
+RECYCLE_AFTER = 50
+# Extra time for the renderer's start-up (import, fonts) before its first document.
+START_SECONDS = 10.0
 
 
 class DocumentError(Exception):
-    """The document could not be rendered."""
+    """The document could not be rendered (reason: too_large, timeout, memory or failed)."""
+
+    def __init__(self, message: str, reason: str = "failed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -65,18 +86,164 @@ def safe_fetcher() -> Any:
     return SafeFetcher()
 
 
-def render_pdf(html: str, css: str = "") -> RenderedPdf:
-    """Render HTML (from a fixed template) and CSS (a string) to PDF bytes."""
+def _warm_up() -> None:
+    """Render one tiny page so fonts and caches are loaded before the first real document."""
+    _render_here(
+        "<p>Pathway <b>0123</b> <i>é</i></p>",
+        "body { font-family: sans-serif; } b { font-family: serif; }",
+    )
+
+
+def _render_here(html: str, css: str) -> RenderedPdf:
+    """Render in this process (only ever called in the renderer process)."""
     weasyprint = _weasyprint()
     fetcher = safe_fetcher()
     font_config = _font_config()
+    stylesheets = [weasyprint.CSS(string=css, font_config=font_config, url_fetcher=fetcher)]
+    document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None).render(
+        stylesheets=stylesheets, font_config=font_config
+    )
+    return RenderedPdf(data=document.write_pdf(), pages=len(document.pages))
+
+
+def _limits() -> tuple[float, int]:
+    """(timeout in seconds, memory allowance in bytes): from the app's settings when there is one."""
+    timeout, memory_mb = DEFAULT_TIMEOUT, DEFAULT_MEMORY_MB
+    if has_app_context():
+        timeout = float(current_app.config.get("PDF_TIMEOUT_SECONDS", timeout))
+        memory_mb = int(current_app.config.get("PDF_MEMORY_MB", memory_mb))
+    return timeout, memory_mb * 1024 * 1024
+
+
+def _address_space() -> int:
+    """This process's current virtual size in bytes (Linux), 0 if unknown."""
     try:
-        stylesheets = [weasyprint.CSS(string=css, font_config=font_config, url_fetcher=fetcher)]
-        document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None).render(
-            stylesheets=stylesheets, font_config=font_config
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _serve(connection: Connection, memory_allowance: int) -> None:
+    """The renderer process: warm up, cap memory, then render documents until told to stop."""
+    try:
+        _warm_up()
+        # What the process maps once warm, plus a fixed allowance: a monstrous document
+        # hits MemoryError here instead of swapping the server.
+        cap = _address_space() + memory_allowance
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except Exception as error:  # noqa: BLE001  (reported to the parent, which gives up)
+        connection.send(("failed", f"renderer start: {type(error).__name__}"))
+        return
+    connection.send(("ready",))
+    while True:
+        try:
+            html, css = connection.recv()
+        except (EOFError, OSError):
+            return  # the parent has gone: stop
+        try:
+            result = _render_here(html, css)
+            reply: tuple[Any, ...] = ("ok", result.data, result.pages)
+        except MemoryError:
+            reply = ("memory", "the document needs too much memory")
+        except RecursionError:
+            reply = ("failed", "the document is nested too deeply")
+        except Exception as error:  # noqa: BLE001  (becomes a DocumentError in the parent)
+            reply = ("failed", f"{type(error).__name__}: {str(error)[:200]}")
+        try:
+            connection.send(reply)
+        except MemoryError:
+            connection.send(("memory", "the document needs too much memory"))
+        if reply[0] == "memory":
+            return  # the heap may be in a poor state: let the parent start a fresh one
+
+
+class _Renderer:
+    """One long-lived renderer process per worker, recycled after RECYCLE_AFTER documents."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner = os.getpid()
+        self.process: BaseProcess | None = None
+        self.connection: Connection | None = None
+        self.rendered = 0
+
+    def render(self, html: str, css: str, timeout: float, memory_allowance: int) -> RenderedPdf:
+        with self.lock:
+            if self.owner != os.getpid():  # inherited through a fork: not our child
+                self.owner, self.process, self.connection = os.getpid(), None, None
+            if (
+                self.process is None
+                or not self.process.is_alive()
+                or self.rendered >= RECYCLE_AFTER
+            ):
+                self._stop()
+                self._start(memory_allowance)
+            assert self.connection is not None
+            started = time.monotonic()
+            try:
+                self.connection.send((html, css))
+                if not self.connection.poll(timeout):
+                    logger.warning("PDF rendering stopped after %.1f s", time.monotonic() - started)
+                    self._stop()
+                    raise DocumentError("the document took too long to render", reason="timeout")
+                message = self.connection.recv()
+            except (EOFError, OSError, BrokenPipeError):
+                # The renderer died without a word: killed for memory, or crashed.
+                self._stop()
+                raise DocumentError("the renderer stopped", reason="memory") from None
+            self.rendered += 1
+            if message[0] != "ok":
+                logger.warning("PDF rendering failed (%s): %s", message[0], message[1])
+                if message[0] == "memory":
+                    self._stop()
+                raise DocumentError(message[1], reason=message[0])
+            return RenderedPdf(data=message[1], pages=message[2])
+
+    def _start(self, memory_allowance: int) -> None:
+        _weasyprint()  # imported once in the worker, shared by each renderer it forks
+        context = multiprocessing.get_context("fork")
+        here, there = context.Pipe(duplex=True)
+        process = context.Process(
+            target=_serve, args=(there, memory_allowance), daemon=True, name="pathway-pdf"
         )
-        data = document.write_pdf()
-    except Exception as error:
-        logger.exception("PDF rendering failed")
-        raise DocumentError(str(error)) from error
-    return RenderedPdf(data=data, pages=len(document.pages))
+        process.start()
+        there.close()
+        self.process, self.connection, self.rendered = process, here, 0
+        try:
+            ready = here.recv() if here.poll(START_SECONDS) else ("timeout", "start-up too slow")
+        except (EOFError, OSError):
+            ready = ("failed", "the renderer did not start")
+        if ready[0] != "ready":
+            self._stop()
+            raise DocumentError(ready[1], reason="failed")
+
+    def _stop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join(5)
+            self.process.close()
+        self.process, self.connection = None, None
+
+
+_renderer = _Renderer()
+
+
+def render_pdf(html: str, css: str = "") -> RenderedPdf:
+    """Render HTML (from a fixed template) and CSS (a string) to PDF bytes.
+
+    The render runs in a separate renderer process with a memory cap (RLIMIT_AS) and a
+    wall-clock timeout; it is recycled every RECYCLE_AFTER documents, so WeasyPrint's
+    slow memory growth never accumulates and a pathological document costs a renderer,
+    never the web worker. Raises DocumentError (reason: too_large, timeout, memory, failed).
+    """
+    if len(html) + len(css) > MAX_SOURCE_CHARS:
+        raise DocumentError("the document is too large", reason="too_large")
+    timeout, memory_allowance = _limits()
+    return _renderer.render(html, css, timeout, memory_allowance)
