@@ -27,9 +27,7 @@ class ConsentError(Exception):
 def lock_enrollment(enrollment: Enrollment) -> None:
     """Take the enrollment's row lock (PostgreSQL) so consent and letters serialise."""
     # SQLite already serialises writers (BEGIN IMMEDIATE); FOR UPDATE is ignored there.
-    session.execute(
-        select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update()
-    )
+    session.execute(select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update())
 
 
 def active_consent(enrollment: Enrollment) -> Consent | None:

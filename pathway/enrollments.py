@@ -73,13 +73,14 @@ def enroll_new_patient(
     email: str,
 ) -> tuple[Enrollment, str]:
     """Create the patient, enroll them, and send the invitation; return both."""
-    patient = Patient(first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date)
+    patient = Patient(
+        first_name=first_name.strip(), last_name=last_name.strip(), birth_date=birth_date
+    )
     enrollment = Enrollment(patient=patient, programme=programme, started_on=utcnow().date())
     session.add_all([patient, enrollment])
     session.flush()
     link = accounts.invite_patient(patient, email, educator)
     return enrollment, link
-
 
 
 class EnrollmentError(Exception):
@@ -138,7 +139,9 @@ def _touch(enrollment: Enrollment) -> None:
     enrollment.updated_at = utcnow()
 
 
-def save_path(enrollment: Enrollment, version: str | int | None, *, bep_synthesis: str, gp_topics: str) -> None:
+def save_path(
+    enrollment: Enrollment, version: str | int | None, *, bep_synthesis: str, gp_topics: str
+) -> None:
     """Save the BEP synthesis and what the patient wants to discuss with their GP."""
     check_version(enrollment, version)
     enrollment.bep_synthesis = bep_synthesis.strip()
@@ -147,7 +150,12 @@ def save_path(enrollment: Enrollment, version: str | int | None, *, bep_synthesi
 
 
 def add_objective(
-    enrollment: Enrollment, version: str | int | None, text: str, *, treatment_related: bool, proposed_by: str
+    enrollment: Enrollment,
+    version: str | int | None,
+    text: str,
+    *,
+    treatment_related: bool,
+    proposed_by: str,
 ) -> Objective:
     """Add a personalised objective; an enrollment holds at most three."""
     check_version(enrollment, version)
@@ -189,7 +197,10 @@ def remove_objective(enrollment: Enrollment, version: str | int | None, objectiv
 
 
 def plan_workshop(
-    enrollment: Enrollment, version: str | int | None, workshop_id: int, scheduled_on: dt.date | None
+    enrollment: Enrollment,
+    version: str | int | None,
+    workshop_id: int,
+    scheduled_on: dt.date | None,
 ) -> WorkshopAttendance:
     """Plan one of the programme's workshops for the patient."""
     check_version(enrollment, version)
@@ -210,7 +221,9 @@ def set_attendance(
     _touch(enrollment)
 
 
-def remove_attendance(enrollment: Enrollment, version: str | int | None, attendance_id: int) -> None:
+def remove_attendance(
+    enrollment: Enrollment, version: str | int | None, attendance_id: int
+) -> None:
     check_version(enrollment, version)
     enrollment.attendances.remove(_child(enrollment.attendances, attendance_id))
     _touch(enrollment)
@@ -227,7 +240,9 @@ def add_competency(
     return competency
 
 
-def remove_competency(enrollment: Enrollment, version: str | int | None, competency_id: int) -> None:
+def remove_competency(
+    enrollment: Enrollment, version: str | int | None, competency_id: int
+) -> None:
     check_version(enrollment, version)
     enrollment.competencies.remove(_child(enrollment.competencies, competency_id))
     _touch(enrollment)
@@ -252,7 +267,9 @@ def update_programme(
     programme.coordinator_email = accounts.normalise_email(coordinator_email)
 
 
-def add_workshop(programme: Programme, title: str, description: str, *, collective: bool) -> Workshop:
+def add_workshop(
+    programme: Programme, title: str, description: str, *, collective: bool
+) -> Workshop:
     """Add a workshop to the programme's catalogue."""
     title = title.strip()
     if any(w.title.lower() == title.lower() for w in programme.workshops):

@@ -41,7 +41,11 @@ def test_educator_records_oral_consent_with_its_date(alice) -> None:
     enrollment, claire = alice
     day = dt.date.today() - dt.timedelta(days=3)
     given = consent.record_oral_consent(enrollment, claire, day)
-    assert (given.method, given.recorded_by_name, given.recorded_by_id) == ("oral", "Claire Dubois", claire.id)
+    assert (given.method, given.recorded_by_name, given.recorded_by_id) == (
+        "oral",
+        "Claire Dubois",
+        claire.id,
+    )
     assert given.given_at.date() == day
 
 
@@ -51,7 +55,11 @@ def test_educator_records_oral_consent_with_its_date(alice) -> None:
 )
 def test_oral_consent_date_must_be_plausible(alice, offset, message) -> None:
     enrollment, claire = alice
-    day = dt.date.today() + dt.timedelta(days=offset) if offset == 1 else dt.date.today() - dt.timedelta(days=offset)
+    day = (
+        dt.date.today() + dt.timedelta(days=offset)
+        if offset == 1
+        else dt.date.today() - dt.timedelta(days=offset)
+    )
     with pytest.raises(consent.ConsentError, match=message):
         consent.record_oral_consent(enrollment, claire, day)
     assert not consent.has_active_consent(enrollment)
@@ -74,7 +82,9 @@ def test_withdrawal_keeps_the_history(alice, db) -> None:
     assert db.scalar(select(AuditEvent).where(AuditEvent.tag == "consent:withdrawn")) is not None
     assert consent.withdraw_consent(enrollment, claire) is False
     again = consent.record_oral_consent(enrollment, claire, dt.date.today())
-    assert [c.id for c in db.scalars(select(Consent).where(Consent.enrollment_id == enrollment.id))] == [given.id, again.id]
+    assert [
+        c.id for c in db.scalars(select(Consent).where(Consent.enrollment_id == enrollment.id))
+    ] == [given.id, again.id]
 
 
 def test_withdrawal_by_an_educator_names_them(alice, db) -> None:
@@ -92,5 +102,7 @@ def test_consent_is_read_from_the_database_not_a_stale_object(alice, db) -> None
     # Another request withdrew it with plain SQL: the check must see it at once.
     from sqlalchemy import update
 
-    db.execute(update(Consent).where(Consent.id == given.id).values(withdrawn_at=dt.datetime.now(dt.UTC)))
+    db.execute(
+        update(Consent).where(Consent.id == given.id).values(withdrawn_at=dt.datetime.now(dt.UTC))
+    )
     assert consent.has_active_consent(enrollment) is False

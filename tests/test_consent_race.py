@@ -66,7 +66,9 @@ def test_no_letter_is_committed_after_the_withdrawal_commits(race_url: str, tmp_
         claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
         programme = make_programme("Programme A", claire)
         enrollment = enroll(make_patient("Alice"), programme)
-        enrollment.attendances = [WorkshopAttendance(workshop=programme.workshops[0], status=AttendanceStatus.PLANNED)]
+        enrollment.attendances = [
+            WorkshopAttendance(workshop=programme.workshops[0], status=AttendanceStatus.PLANNED)
+        ]
         session.commit()
         ids = (enrollment.id, claire.id)
 
@@ -74,24 +76,28 @@ def test_no_letter_is_committed_after_the_withdrawal_commits(race_url: str, tmp_
     for _round in range(ROUNDS):
         with app.test_request_context():
             enrollment = session.get(Enrollment, ids[0])
-            consent.record_oral_consent(enrollment, session.get(type(claire), ids[1]), dt.date.today())
+            consent.record_oral_consent(
+                enrollment, session.get(type(claire), ids[1]), dt.date.today()
+            )
             session.commit()
         barrier = threading.Barrier(2)
         times: dict[str, float | None] = {}
 
-        def issue() -> None:
+        def issue(barrier: threading.Barrier = barrier, times: dict = times) -> None:
             with app.test_request_context():
                 barrier.wait()
                 enrollment = session.get(Enrollment, ids[0])
                 try:
-                    letters.issue_letter(enrollment, LetterKind.START, session.get(type(claire), ids[1]))
+                    letters.issue_letter(
+                        enrollment, LetterKind.START, session.get(type(claire), ids[1])
+                    )
                     session.commit()
                     times["issued"] = time.monotonic()
                 except letters.ConsentRequired:
                     session.rollback()
                     times["issued"] = None
 
-        def withdraw() -> None:
+        def withdraw(barrier: threading.Barrier = barrier, times: dict = times) -> None:
             with app.test_request_context():
                 barrier.wait()
                 time.sleep(0.01)  # let the issuer start first in most rounds
@@ -114,6 +120,8 @@ def test_no_letter_is_committed_after_the_withdrawal_commits(race_url: str, tmp_
         consents = list(session.scalars(select(Consent).order_by(Consent.id)))
         # Every stored letter was issued while a consent was still in force.
         for letter in stored:
-            assert any(c.given_at <= letter.issued_at <= c.withdrawn_at for c in consents), letter.issued_at
+            assert any(c.given_at <= letter.issued_at <= c.withdrawn_at for c in consents), (
+                letter.issued_at
+            )
         assert len(stored) == sum(1 for issued, _ in outcomes if issued is not None)
     app.extensions["pathway.db"].engine.dispose()

@@ -64,8 +64,12 @@ def path(db, ctx):  # type: ignore[no-untyped-def]
     enrollment.objectives[0].status = ObjectiveStatus.ACHIEVED
     first, second = programme.workshops
     enrollment.attendances = [
-        WorkshopAttendance(workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8)),
-        WorkshopAttendance(workshop=second, status=AttendanceStatus.PLANNED, scheduled_on=dt.date(2026, 12, 3)),
+        WorkshopAttendance(
+            workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8)
+        ),
+        WorkshopAttendance(
+            workshop=second, status=AttendanceStatus.PLANNED, scheduled_on=dt.date(2026, 12, 3)
+        ),
     ]
     enrollment.competencies = [
         Competency(text="Alice explains the warning signs in her own words"),
@@ -93,7 +97,8 @@ START_ITEMS = [
     "Ateliers prévus",
     "Programme A workshop 1",
     "Programme A workshop 2",
-    "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, coordination@example.org",
+    "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, "
+    "coordination@example.org",
     "Si vous le jugez utile, vous pouvez nous transmettre des informations complémentaires "
     "(exemples : situation de vie, comorbidités, évènements de vie marquants récents du patient, "
     "objectifs complémentaires…) en veillant au consentement du patient.",
@@ -115,7 +120,8 @@ END_ITEMS = [
     "Alice life objective",
     "Alice travel objective",
     "Nous avons conseillé à Alice Martin d'aborder avec vous : Alice GP topics",
-    "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, coordination@example.org",
+    "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, "
+    "coordination@example.org",
 ]
 
 
@@ -195,14 +201,18 @@ def test_more_than_three_objectives_are_refused(path) -> None:
     enrollment.objectives.append(Objective(text="A fourth objective"))
     with pytest.raises(letters.LetterError) as refused:
         letters.issue_letter(enrollment, LetterKind.START, educator)
-    assert any("3 objectifs personnalisés au maximum (il y en a 4)" in p for p in refused.value.problems)
+    assert any(
+        "3 objectifs personnalisés au maximum (il y en a 4)" in p for p in refused.value.problems
+    )
 
 
 def test_missing_coordinator_contact_and_gp_are_named(path) -> None:
     enrollment, educator = path
     enrollment.programme.coordinator_phone = ""
     enrollment.programme.coordinator_email = ""
-    enrollment.patient.care_team = [m for m in enrollment.patient.care_team if m.role != CareRole.GP]
+    enrollment.patient.care_team = [
+        m for m in enrollment.patient.care_team if m.role != CareRole.GP
+    ]
     with pytest.raises(letters.LetterError) as refused:
         letters.issue_letter(enrollment, LetterKind.START, educator)
     problems = " ".join(refused.value.problems)
@@ -213,11 +223,15 @@ def test_missing_coordinator_contact_and_gp_are_named(path) -> None:
 
 def test_content_over_one_page_is_refused_naming_the_longest_texts(path, db) -> None:
     enrollment, educator = path
-    enrollment.bep_synthesis = ("Le bilan décrit la situation de vie et les besoins du patient. " * 14)[:880]
+    enrollment.bep_synthesis = (
+        "Le bilan décrit la situation de vie et les besoins du patient. " * 14
+    )[:880]
     for objective in enrollment.objectives:
         objective.text = ("Un objectif personnalisé formulé avec beaucoup de détails. " * 6)[:300]
     for number in range(14):
-        workshop = enrollment.programme.workshops[0].__class__(title=f"Atelier supplémentaire numéro {number} sur la vie quotidienne avec la maladie")
+        workshop = enrollment.programme.workshops[0].__class__(
+            title=f"Atelier supplémentaire numéro {number} sur la vie quotidienne avec la maladie"
+        )
         enrollment.programme.workshops.append(workshop)
         enrollment.attendances.append(WorkshopAttendance(workshop=workshop))
     db.flush()
@@ -253,7 +267,10 @@ def test_issuing_records_an_audit_event_and_notifies_the_patient(path, db) -> No
     letter = letters.issue_letter(enrollment, LetterKind.START, educator)
     event = db.scalar(select(AuditEvent).where(AuditEvent.tag == "letter:issued"))
     assert event.details == {
-        "enrollment": enrollment.id, "letter": letter.public_id, "kind": "start", "version": 1
+        "enrollment": enrollment.id,
+        "letter": letter.public_id,
+        "kind": "start",
+        "version": 1,
     }
     notice = db.scalar(select(Notification).where(Notification.kind == "letter_issued"))
     assert notice.user_id == enrollment.patient.user_id
@@ -310,7 +327,10 @@ def test_shared_letters_disappear_when_consent_is_withdrawn(path) -> None:
     consent.withdraw_consent(enrollment, enrollment.patient.user)
     assert letters.shared_letters(enrollment.patient) == []
     # The patient still has their own letters.
-    assert {letter.id for letter in letters.patient_letters(enrollment.patient)} == {start.id, end.id}
+    assert {letter.id for letter in letters.patient_letters(enrollment.patient)} == {
+        start.id,
+        end.id,
+    }
 
 
 HOSTILE = [
@@ -371,7 +391,9 @@ def test_preview_lists_the_problems_without_storing_anything(path, db) -> None:
     enrollment, educator = path
     enrollment.gp_topics = ""
     preview = letters.preview_letter(enrollment, LetterKind.END, educator)
-    assert "Indiquez ce que le patient souhaite aborder avec son médecin traitant." in preview.problems
+    assert (
+        "Indiquez ce que le patient souhaite aborder avec son médecin traitant." in preview.problems
+    )
     assert enrollment.letters == []
     ok = letters.preview_letter(enrollment, LetterKind.START, educator)
     assert ok.problems == [] and ok.pages == 1

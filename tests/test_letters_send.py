@@ -72,10 +72,21 @@ def issued(app, db):  # type: ignore[no-untyped-def]
     programme = make_programme("Programme A", claire)
     alice = enroll(make_patient("Alice"), programme)
     alice.attendances = [
-        WorkshopAttendance(workshop=programme.workshops[0], status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8))
+        WorkshopAttendance(
+            workshop=programme.workshops[0],
+            status=AttendanceStatus.ATTENDED,
+            scheduled_on=dt.date(2026, 10, 8),
+        )
     ]
     alice.competencies = [Competency(text="Alice explains the warning signs")]
-    db.add(Consent(enrollment=alice, method="oral", recorded_by_id=claire.id, recorded_by_name="Claire Dubois"))
+    db.add(
+        Consent(
+            enrollment=alice,
+            method="oral",
+            recorded_by_id=claire.id,
+            recorded_by_name="Claire Dubois",
+        )
+    )
     db.flush()
     with app.test_request_context():
         letter = letters.issue_letter(alice, LetterKind.START, claire)
@@ -98,7 +109,8 @@ def test_letter_is_sent_to_the_gp_secure_address_with_the_pdf(client, db, issued
     message = inbox.messages()[0]
     assert message["To"] == "gp-alice@medecin.mssante.fr"
     assert message["Subject"] == (
-        "Synthèse du Bilan Éducatif Partagé et du programme personnalisé – Alice Martin – Programme A"
+        "Synthèse du Bilan Éducatif Partagé et du programme personnalisé"
+        " – Alice Martin – Programme A"
     )
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["synthese-bep-martin-v1.pdf"]
@@ -120,7 +132,12 @@ def test_message_carries_the_gp_share_link_when_there_is_one(app, client, db, is
     from pathway.sharing.shares import share_url
 
     inbox, _port = smtp
-    share = Share(patient=issued.enrollment.patient, audience=Audience.GP, label="Dr GP", sections=["conditions"])
+    share = Share(
+        patient=issued.enrollment.patient,
+        audience=Audience.GP,
+        label="Dr GP",
+        sections=["conditions"],
+    )
     db.add(share)
     db.flush()
     with app.test_request_context():
@@ -139,11 +156,15 @@ def test_plain_email_is_used_when_the_gp_has_no_secure_address(client, db, issue
     assert inbox.envelopes[0].rcpt_tos == ["gp-alice@example.org"]
 
 
-def test_smtp_failure_gives_a_clear_message_and_records_nothing(app, client, db, issued, smtp) -> None:
+def test_smtp_failure_gives_a_clear_message_and_records_nothing(
+    app, client, db, issued, smtp
+) -> None:
     app.config["SMTP_PORT"] = free_port()  # nobody listens there
     response = send(client, issued)
     assert response.status_code == 503
-    assert "Le serveur de messagerie n&#39;a pas accepté le courrier" in response.get_data(as_text=True)
+    assert "Le serveur de messagerie n&#39;a pas accepté le courrier" in response.get_data(
+        as_text=True
+    )
     assert db.scalar(select(LetterDispatch)) is None
     assert db.scalar(select(AuditEvent).where(AuditEvent.tag == "letter:sent")) is None
 
@@ -162,7 +183,9 @@ def test_no_sending_once_consent_is_withdrawn(client, db, issued, smtp) -> None:
 def test_an_older_version_cannot_be_sent(app, client, db, issued, smtp) -> None:
     inbox, _port = smtp
     with app.test_request_context():
-        letters.issue_letter(issued.enrollment, LetterKind.START, issued.enrollment.programme.educators[0])
+        letters.issue_letter(
+            issued.enrollment, LetterKind.START, issued.enrollment.programme.educators[0]
+        )
     db.flush()
     response = send(client, issued)
     assert response.status_code == 400
@@ -177,5 +200,7 @@ def test_no_gp_address_is_refused_with_what_to_fill(client, db, issued, smtp) ->
     db.flush()
     response = send(client, issued)
     assert response.status_code == 400
-    assert "Ajoutez l&#39;adresse de messagerie sécurisée (MSSanté)" in response.get_data(as_text=True)
+    assert "Ajoutez l&#39;adresse de messagerie sécurisée (MSSanté)" in response.get_data(
+        as_text=True
+    )
     assert inbox.envelopes == []

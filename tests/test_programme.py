@@ -1,4 +1,4 @@
-"""The patient's side of their programme: progress, consent in the app, letters, the GP appointment."""
+"""The patient's programme page: progress, consent in the app, letters, the GP appointment."""
 
 from __future__ import annotations
 
@@ -27,11 +27,22 @@ def paths(app, db):  # type: ignore[no-untyped-def]
     bob = enroll(make_patient("Bob"), programme)
     for enrollment in (alice, bob):
         enrollment.attendances = [
-            WorkshopAttendance(workshop=programme.workshops[0], status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8)),
+            WorkshopAttendance(
+                workshop=programme.workshops[0],
+                status=AttendanceStatus.ATTENDED,
+                scheduled_on=dt.date(2026, 10, 8),
+            ),
             WorkshopAttendance(workshop=programme.workshops[1], scheduled_on=dt.date(2026, 12, 3)),
         ]
         enrollment.competencies = [Competency(text=f"{enrollment.patient.first_name} competency")]
-        db.add(Consent(enrollment=enrollment, method="oral", recorded_by_id=claire.id, recorded_by_name="Claire"))
+        db.add(
+            Consent(
+                enrollment=enrollment,
+                method="oral",
+                recorded_by_id=claire.id,
+                recorded_by_name="Claire",
+            )
+        )
     alice.objectives[0].status = ObjectiveStatus.ACHIEVED
     db.flush()
     return {"claire": claire, "alice": alice, "bob": bob}
@@ -45,7 +56,16 @@ def issue(app, enrollment, educator, kind=LetterKind.START, copy=False):  # type
 def test_patient_sees_their_progress_read_only(client, paths) -> None:
     sign_in(client, "alice@example.org")
     html = client.get("/programme/").get_data(as_text=True)
-    for text in ("Programme A", "Alice treatment objective", "Atteint", "Programme A workshop 1", "Suivi", "Prévu", "Alice competency", "Coordinator of Programme A"):
+    for text in (
+        "Programme A",
+        "Alice treatment objective",
+        "Atteint",
+        "Programme A workshop 1",
+        "Suivi",
+        "Prévu",
+        "Alice competency",
+        "Coordinator of Programme A",
+    ):
         assert text in html, text
     assert "Bob" not in html
 
@@ -56,10 +76,15 @@ def test_patient_withdraws_then_gives_consent_again_in_the_app(client, paths, db
     response = client.submit(f"/programme/{alice.id}/consent/withdraw", {}, page="/programme/")
     assert response.status_code == 302
     html = client.get("/programme/").get_data(as_text=True)
-    assert "J&#39;accepte que mon médecin traitant soit informé" in html or "J'accepte que mon médecin traitant soit informé" in html
+    assert (
+        "J&#39;accepte que mon médecin traitant soit informé" in html
+        or "J'accepte que mon médecin traitant soit informé" in html
+    )
     db.expire_all()
     assert all(c.withdrawn_at is not None for c in alice.consents)
-    assert client.submit(f"/programme/{alice.id}/consent", {}, page="/programme/").status_code == 302
+    assert (
+        client.submit(f"/programme/{alice.id}/consent", {}, page="/programme/").status_code == 302
+    )
     db.expire_all()
     assert [c.method for c in alice.consents if c.withdrawn_at is None] == ["app"]
 
@@ -67,7 +92,10 @@ def test_patient_withdraws_then_gives_consent_again_in_the_app(client, paths, db
 def test_patient_cannot_touch_another_patients_consent(client, paths, db) -> None:
     bob = paths["bob"]
     sign_in(client, "alice@example.org")
-    assert client.submit(f"/programme/{bob.id}/consent/withdraw", {}, page="/programme/").status_code == 404
+    assert (
+        client.submit(f"/programme/{bob.id}/consent/withdraw", {}, page="/programme/").status_code
+        == 404
+    )
     db.expire_all()
     assert all(c.withdrawn_at is None for c in bob.consents)
 
@@ -102,7 +130,9 @@ def test_staff_cannot_use_the_patient_pages(client, paths) -> None:
 
 def test_copy_handed_to_the_patient_invites_them_to_book_their_gp(app, client, paths) -> None:
     sign_in(client, "alice@example.org")
-    assert "Prenez rendez-vous avec votre médecin traitant" not in client.get("/programme/").get_data(as_text=True)
+    assert "Prenez rendez-vous avec votre médecin traitant" not in client.get(
+        "/programme/"
+    ).get_data(as_text=True)
     issue(app, paths["alice"], paths["claire"], LetterKind.END, copy=True)
     html = client.get("/programme/").get_data(as_text=True)
     assert "Prenez rendez-vous avec votre médecin traitant" in html

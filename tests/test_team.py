@@ -1,4 +1,4 @@
-"""The team's pages: programmes, enrolling, the path (BEP, objectives, workshops, evaluation), letters."""
+"""Team pages: programmes, enrolling, the path (BEP, objectives, workshops, evaluation), letters."""
 
 from __future__ import annotations
 
@@ -34,12 +34,28 @@ def team(db):  # type: ignore[no-untyped-def]
     bob = enroll(make_patient("Bob"), programme_b)
     first = programme_a.workshops[0]
     alice.attendances = [
-        WorkshopAttendance(workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8))
+        WorkshopAttendance(
+            workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8)
+        )
     ]
     alice.competencies = [Competency(text="Alice explains the warning signs")]
-    db.add(Consent(enrollment=alice, method="oral", recorded_by_id=claire.id, recorded_by_name="Claire Dubois"))
+    db.add(
+        Consent(
+            enrollment=alice,
+            method="oral",
+            recorded_by_id=claire.id,
+            recorded_by_name="Claire Dubois",
+        )
+    )
     db.flush()
-    return {"claire": claire, "eve": eve, "a": programme_a, "b": programme_b, "alice": alice, "bob": bob}
+    return {
+        "claire": claire,
+        "eve": eve,
+        "a": programme_a,
+        "b": programme_b,
+        "alice": alice,
+        "bob": bob,
+    }
 
 
 def page(client, url: str) -> str:  # type: ignore[no-untyped-def]
@@ -64,8 +80,9 @@ def test_admin_sees_every_enrollment(client, team) -> None:
 
 def _urls(team, db) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     """Every enrollment, programme and letter URL of Alice's path, with its method."""
-    from pathway import letters
     from flask import current_app
+
+    from pathway import letters
 
     alice = team["alice"]
     with current_app.test_request_context():
@@ -109,7 +126,12 @@ def test_educator_of_another_programme_gets_404_on_every_url(client, team, db) -
         else:
             response = client.post(url, data={"csrf_token": token, "version": "1"})
         assert response.status_code == 404, (method, url, response.status_code)
-    assert db.scalar(select(Letter).where(Letter.enrollment_id == team["alice"].id, Letter.version == 2)) is None
+    assert (
+        db.scalar(
+            select(Letter).where(Letter.enrollment_id == team["alice"].id, Letter.version == 2)
+        )
+        is None
+    )
 
 
 def test_patient_gets_404_on_team_pages(client, team, db) -> None:
@@ -139,7 +161,11 @@ def test_saving_the_bep_synthesis(client, team, db) -> None:
     url = f"/team/enrollments/{alice.id}"
     response = client.submit(
         f"{url}/path",
-        {"path-version": str(alice.version), "path-bep_synthesis": "Nouvelle synthèse", "path-gp_topics": "Le sommeil"},
+        {
+            "path-version": str(alice.version),
+            "path-bep_synthesis": "Nouvelle synthèse",
+            "path-gp_topics": "Le sommeil",
+        },
         page=url,
     )
     assert response.status_code == 302
@@ -148,7 +174,9 @@ def test_saving_the_bep_synthesis(client, team, db) -> None:
     assert "Enregistré." in page(client, url)
 
 
-def test_stale_form_gets_a_conflict_message_and_nothing_is_overwritten(client, other_client, team, db) -> None:
+def test_stale_form_gets_a_conflict_message_and_nothing_is_overwritten(
+    client, other_client, team, db
+) -> None:
     alice = team["alice"]
     url = f"/team/enrollments/{alice.id}"
     sign_in(client, "claire@example.org")
@@ -160,13 +188,22 @@ def test_stale_form_gets_a_conflict_message_and_nothing_is_overwritten(client, o
     token = client.csrf_token(url)
     first = other_client.submit(
         f"{url}/path",
-        {"path-version": stale_version, "path-bep_synthesis": "Nina's synthesis", "path-gp_topics": ""},
+        {
+            "path-version": stale_version,
+            "path-bep_synthesis": "Nina's synthesis",
+            "path-gp_topics": "",
+        },
         page=url,
     )
     assert first.status_code == 302
     second = client.post(
         f"{url}/path",
-        data={"csrf_token": token, "path-version": stale_version, "path-bep_synthesis": "Claire's synthesis", "path-gp_topics": ""},
+        data={
+            "csrf_token": token,
+            "path-version": stale_version,
+            "path-bep_synthesis": "Claire's synthesis",
+            "path-gp_topics": "",
+        },
     )
     html = second.get_data(as_text=True)
     assert second.status_code == 409
@@ -182,8 +219,15 @@ def test_stale_objective_form_is_refused_too(client, team, db) -> None:
     url = f"/team/enrollments/{alice.id}"
     sign_in(client, "claire@example.org")
     stale = str(alice.version)
-    assert client.submit(f"{url}/objectives", {"objective-version": stale, "objective-text": "Third"}, page=url).status_code == 302
-    response = client.submit(f"{url}/objectives", {"objective-version": stale, "objective-text": "Duplicate"}, page=url)
+    assert (
+        client.submit(
+            f"{url}/objectives", {"objective-version": stale, "objective-text": "Third"}, page=url
+        ).status_code
+        == 302
+    )
+    response = client.submit(
+        f"{url}/objectives", {"objective-version": stale, "objective-text": "Duplicate"}, page=url
+    )
     assert response.status_code == 409
     db.refresh(alice)
     assert [o.text for o in alice.objectives][-1] == "Third"
@@ -193,12 +237,21 @@ def test_a_fourth_objective_is_refused_with_a_clear_message(client, team, db) ->
     alice = team["alice"]
     url = f"/team/enrollments/{alice.id}"
     sign_in(client, "claire@example.org")
-    assert client.submit(f"{url}/objectives", {"objective-version": str(alice.version), "objective-text": "Third"}, page=url).status_code == 302
+    assert (
+        client.submit(
+            f"{url}/objectives",
+            {"objective-version": str(alice.version), "objective-text": "Third"},
+            page=url,
+        ).status_code
+        == 302
+    )
     db.refresh(alice)
     html = page(client, url)
     assert "Trois objectifs au maximum" in html
     response = client.submit(
-        f"{url}/objectives", {"objective-version": str(alice.version), "objective-text": "Fourth objective"}, page=url
+        f"{url}/objectives",
+        {"objective-version": str(alice.version), "objective-text": "Fourth objective"},
+        page=url,
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 400
@@ -213,14 +266,24 @@ def test_objective_status_and_removal(client, team, db) -> None:
     url = f"/team/enrollments/{alice.id}"
     objective = alice.objectives[0]
     sign_in(client, "claire@example.org")
-    assert client.submit(
-        f"{url}/objectives/{objective.id}/status", {"version": str(alice.version), "status": "achieved"}, page=url
-    ).status_code == 302
+    assert (
+        client.submit(
+            f"{url}/objectives/{objective.id}/status",
+            {"version": str(alice.version), "status": "achieved"},
+            page=url,
+        ).status_code
+        == 302
+    )
     db.refresh(objective)
     assert objective.status == ObjectiveStatus.ACHIEVED
     objective_id = objective.id
     db.refresh(alice)
-    assert client.submit(f"{url}/objectives/{objective_id}/delete", {"version": str(alice.version)}, page=url).status_code == 302
+    assert (
+        client.submit(
+            f"{url}/objectives/{objective_id}/delete", {"version": str(alice.version)}, page=url
+        ).status_code
+        == 302
+    )
     db.expire_all()
     assert objective_id not in [o.id for o in alice.objectives]
 
@@ -244,16 +307,25 @@ def test_planning_a_workshop_and_marking_attendance(client, team, db) -> None:
     sign_in(client, "claire@example.org")
     response = client.submit(
         f"{url}/workshops",
-        {"plan-version": str(alice.version), "plan-workshop_id": str(second.id), "plan-scheduled_on": "2026-12-03"},
+        {
+            "plan-version": str(alice.version),
+            "plan-workshop_id": str(second.id),
+            "plan-scheduled_on": "2026-12-03",
+        },
         page=url,
     )
     assert response.status_code == 302
     db.refresh(alice)
     attendance = alice.attendances[-1]
     assert (attendance.workshop_id, attendance.scheduled_on) == (second.id, dt.date(2026, 12, 3))
-    assert client.submit(
-        f"{url}/attendances/{attendance.id}/status", {"version": str(alice.version), "status": "attended"}, page=url
-    ).status_code == 302
+    assert (
+        client.submit(
+            f"{url}/attendances/{attendance.id}/status",
+            {"version": str(alice.version), "status": "attended"},
+            page=url,
+        ).status_code
+        == 302
+    )
     db.refresh(attendance)
     assert attendance.status == AttendanceStatus.ATTENDED
 
@@ -276,15 +348,27 @@ def test_adding_a_competency_and_the_gp_topics(client, team, db) -> None:
     alice = team["alice"]
     url = f"/team/enrollments/{alice.id}"
     sign_in(client, "claire@example.org")
-    assert client.submit(
-        f"{url}/competencies",
-        {"competency-version": str(alice.version), "competency-text": "Sait adapter sa dose", "competency-level": "developing"},
-        page=url,
-    ).status_code == 302
+    assert (
+        client.submit(
+            f"{url}/competencies",
+            {
+                "competency-version": str(alice.version),
+                "competency-text": "Sait adapter sa dose",
+                "competency-level": "developing",
+            },
+            page=url,
+        ).status_code
+        == 302
+    )
     db.refresh(alice)
-    assert (alice.competencies[-1].text, alice.competencies[-1].is_acquired) == ("Sait adapter sa dose", False)
+    assert (alice.competencies[-1].text, alice.competencies[-1].is_acquired) == (
+        "Sait adapter sa dose",
+        False,
+    )
     html = page(client, url)
-    assert re.search(r"Sait adapter sa dose <span class=\"tag\">en cours d'acquisition</span>", html)
+    assert re.search(
+        r"Sait adapter sa dose <span class=\"tag\">en cours d'acquisition</span>", html
+    )
 
 
 def test_oversized_competency_is_refused_with_a_message(client, team, db) -> None:
@@ -292,7 +376,9 @@ def test_oversized_competency_is_refused_with_a_message(client, team, db) -> Non
     url = f"/team/enrollments/{alice.id}"
     sign_in(client, "claire@example.org")
     response = client.submit(
-        f"{url}/competencies", {"competency-version": str(alice.version), "competency-text": "x" * 301}, page=url
+        f"{url}/competencies",
+        {"competency-version": str(alice.version), "competency-text": "x" * 301},
+        page=url,
     )
     assert response.status_code == 400
     assert "300" in response.get_data(as_text=True)
@@ -361,7 +447,9 @@ def test_end_letter_with_the_copy_option(client, team, db) -> None:
     url = f"/team/enrollments/{alice.id}/letters/end"
     sign_in(client, "claire@example.org")
     assert "Une copie de cette synthèse a été remise" in page(client, url + "?copy=1")
-    assert client.submit(url, {"copy_given_to_patient": "y"}, page=url + "?copy=1").status_code == 302
+    assert (
+        client.submit(url, {"copy_given_to_patient": "y"}, page=url + "?copy=1").status_code == 302
+    )
     db.refresh(alice)
     assert alice.letters[0].copy_given_to_patient
 
@@ -374,7 +462,10 @@ def test_refused_letter_names_what_to_fill(client, team, db) -> None:
     url = f"/team/enrollments/{alice.id}/letters/end"
     response = client.submit(url, {})
     assert response.status_code == 400
-    assert "Indiquez ce que le patient souhaite aborder avec son médecin traitant." in response.get_data(as_text=True)
+    assert (
+        "Indiquez ce que le patient souhaite aborder avec son médecin traitant."
+        in response.get_data(as_text=True)
+    )
 
 
 def test_oral_consent_is_recorded_with_who_and_when(client, team, db) -> None:
@@ -382,7 +473,9 @@ def test_oral_consent_is_recorded_with_who_and_when(client, team, db) -> None:
     url = f"/team/enrollments/{bob.id}"
     sign_in(client, "eve@example.org")
     assert "Non enregistré" in page(client, url)
-    response = client.submit(f"{url}/consent", {"consent-given_on": dt.date.today().isoformat()}, page=url)
+    response = client.submit(
+        f"{url}/consent", {"consent-given_on": dt.date.today().isoformat()}, page=url
+    )
     assert response.status_code == 302
     html = page(client, url)
     assert "Recueilli oralement le" in html and "par Eve" in html
@@ -416,7 +509,10 @@ def test_programme_contact_details_are_edited(client, team, db) -> None:
     )
     assert response.status_code == 302
     db.refresh(team["a"])
-    assert (team["a"].coordinator_name, team["a"].coordinator_email) == ("Dr Anne Roux", "anne.roux@chu.example")
+    assert (team["a"].coordinator_name, team["a"].coordinator_email) == (
+        "Dr Anne Roux",
+        "anne.roux@chu.example",
+    )
 
 
 def test_programme_without_coordinator_email_is_refused(client, team, db) -> None:
@@ -424,8 +520,12 @@ def test_programme_without_coordinator_email_is_refused(client, team, db) -> Non
     sign_in(client, "claire@example.org")
     response = client.submit(
         url,
-        {"programme-hospital": "CHU", "programme-coordinator_name": "X", "programme-coordinator_phone": "1",
-         "programme-coordinator_email": ""},
+        {
+            "programme-hospital": "CHU",
+            "programme-coordinator_name": "X",
+            "programme-coordinator_phone": "1",
+            "programme-coordinator_email": "",
+        },
     )
     assert response.status_code == 400
     db.refresh(team["a"])
@@ -435,7 +535,11 @@ def test_programme_without_coordinator_email_is_refused(client, team, db) -> Non
 def test_workshop_is_added_to_the_catalogue_once(client, team, db) -> None:
     url = f"/team/programmes/{team['a'].id}"
     sign_in(client, "claire@example.org")
-    data = {"workshop-title": "Voyager sereinement", "workshop-description": "1 h 30", "workshop-is_collective": "y"}
+    data = {
+        "workshop-title": "Voyager sereinement",
+        "workshop-description": "1 h 30",
+        "workshop-is_collective": "y",
+    }
     assert client.submit(f"{url}/workshops", data, page=url).status_code == 302
     duplicate = client.submit(f"{url}/workshops", data, page=url)
     assert duplicate.status_code == 400
@@ -448,7 +552,12 @@ def test_enrolling_a_new_patient_sends_an_invitation(client, team, db) -> None:
     sign_in(client, "claire@example.org")
     response = client.submit(
         "/team/patients/new",
-        {"programme_id": str(team["a"].id), "first_name": "Chloé", "last_name": "Petit", "email": "chloe@example.org"},
+        {
+            "programme_id": str(team["a"].id),
+            "first_name": "Chloé",
+            "last_name": "Petit",
+            "email": "chloe@example.org",
+        },
     )
     assert response.status_code == 302
     assert db.scalar(select(Invitation).where(Invitation.email == "chloe@example.org")) is not None
@@ -483,7 +592,9 @@ def test_enrolling_an_unknown_or_staff_account_is_refused(client, team) -> None:
             page="/team/patients/new",
         )
         assert response.status_code == 400
-        assert "Aucun compte patient n&#39;utilise cette adresse e-mail." in response.get_data(as_text=True)
+        assert "Aucun compte patient n&#39;utilise cette adresse e-mail." in response.get_data(
+            as_text=True
+        )
 
 
 def test_enrolling_into_another_programme_is_refused(client, team, db) -> None:

@@ -71,9 +71,7 @@ def compose(
                 "phone": programme.coordinator_phone,
                 "email": programme.coordinator_email,
             },
-            "gp": (
-                {"name": gp.name, "organisation": gp.organisation} if gp is not None else None
-            ),
+            "gp": ({"name": gp.name, "organisation": gp.organisation} if gp is not None else None),
             "patient": {
                 "name": patient.full_name,
                 "birth_date": _date(patient.birth_date),

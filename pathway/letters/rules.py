@@ -59,7 +59,10 @@ def _common(values: dict[str, Any]) -> list[str]:
         problems.append(_("Fill in the programme's hospital (letter header)."))
     if values["gp"] is None or not values["gp"]["name"].strip():
         problems.append(
-            _("Add the patient's GP (médecin traitant) to their care team: the letter is addressed to them by name.")
+            _(
+                "Add the patient's GP (médecin traitant) to their care team: "
+                "the letter is addressed to them by name."
+            )
         )
     return problems
 
@@ -131,8 +134,10 @@ def too_long_message(values: dict[str, Any], pages: int) -> str:
         if isinstance(value, str):
             size = len(value)
         else:
-            size = sum(len(item if isinstance(item, str) else item.get("title") or item.get("text") or "")
-                       for item in value)
+            size = sum(
+                len(item if isinstance(item, str) else item.get("title") or item.get("text") or "")
+                for item in value
+            )
         if size:
             sizes.append((size, str(label), value))
     sizes.sort(key=lambda item: item[0], reverse=True)
@@ -142,7 +147,12 @@ def too_long_message(values: dict[str, Any], pages: int) -> str:
             parts.append(_("%(what)s (%(n)d characters)", what=label, n=size))
         else:
             parts.append(
-                _("%(what)s (%(count)d items, %(n)d characters)", what=label, count=len(value), n=size)
+                _(
+                    "%(what)s (%(count)d items, %(n)d characters)",
+                    what=label,
+                    count=len(value),
+                    n=size,
+                )
             )
     return _(
         "The letter takes %(pages)d pages; it must fit on one A4 page. Shorten %(parts)s.",

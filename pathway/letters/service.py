@@ -1,4 +1,4 @@
-"""Issue, store, send and serve letters. An issued letter is immutable; re-issuing adds a version."""
+"""Issue, store, send and serve letters. An issued letter is immutable; re-issuing adds one."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, url_for
-from markupsafe import Markup
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from pathway import audit, consent
@@ -77,7 +77,9 @@ def _gp_share_url(patient: Patient) -> str | None:
     return share_url(share) if share is not None else None
 
 
-def _compose(enrollment: Enrollment, kind: LetterKind, educator: User, copy: bool) -> dict[str, Any]:
+def _compose(
+    enrollment: Enrollment, kind: LetterKind, educator: User, copy: bool
+) -> dict[str, Any]:
     return compose(
         enrollment,
         kind,
@@ -95,7 +97,14 @@ def _render(values: dict[str, Any]) -> tuple[bytes, int]:
     try:
         rendered = render_pdf(html, letter_css())
     except DocumentError:
-        raise LetterError([_("The letter could not be rendered. Try again; if it persists, tell an administrator.")]) from None
+        raise LetterError(
+            [
+                _(
+                    "The letter could not be rendered. "
+                    "Try again; if it persists, tell an administrator."
+                )
+            ]
+        ) from None
     return rendered.data, rendered.pages
 
 
@@ -106,7 +115,8 @@ def preview_letter(
     values = _compose(enrollment, kind, educator, copy_given_to_patient)
     qr = qr_data_uri(values["share_url"]) if values.get("share_url") else None
     # The fragment comes from a fixed, autoescaping template: every user value in it is escaped.
-    preview = Preview(values=values, html=Markup(render_letter_html(values, qr, standalone=False)))
+    fragment = render_letter_html(values, qr, standalone=False)
+    preview = Preview(values=values, html=Markup(fragment))  # noqa: S704 (escaped template output)
     preview.problems = rules.check_letter(values)
     if not consent.has_active_consent(enrollment):
         preview.problems.insert(0, ConsentRequired().problems[0])
@@ -209,7 +219,12 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
     recipient = (gp.secure_email or gp.email).strip() if gp is not None else ""
     if not recipient:
         raise LetterError(
-            [_("Add the GP's secure messaging address (MSSanté) or email to the patient's care team.")]
+            [
+                _(
+                    "Add the GP's secure messaging address (MSSanté) or email "
+                    "to the patient's care team."
+                )
+            ]
         )
     link = _gp_share_url(patient)
     programme = enrollment.programme
@@ -217,8 +232,9 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
         title = kind_title(letter.kind)
         subject = f"{title} – {patient.full_name} – {programme.name}"
         body = _(
-            "Dear Doctor,\n\nPlease find attached the letter \"%(title)s\" about your patient "
-            "%(patient)s, from the therapeutic education programme \"%(programme)s\" (%(hospital)s).\n",
+            'Dear Doctor,\n\nPlease find attached the letter "%(title)s" about your patient '
+            '%(patient)s, from the therapeutic education programme "%(programme)s" '
+            "(%(hospital)s).\n",
             title=title,
             patient=patient.full_name,
             programme=programme.name,
@@ -246,7 +262,8 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
             [
                 _(
                     "The mail server did not accept the letter, so it was not sent and nothing "
-                    "was recorded. Try again in a few minutes; if it persists, tell an administrator."
+                    "was recorded. Try again in a few minutes; "
+                    "if it persists, tell an administrator."
                 )
             ]
         ) from None

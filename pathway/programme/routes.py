@@ -30,13 +30,13 @@ def index() -> str:
             {
                 "enrollment": enrollment,
                 "consent": consent.active_consent(enrollment),
-                "letters": sorted(latest.values(), key=lambda letter: letter.kind != LetterKind.START),
+                "letters": sorted(
+                    latest.values(), key=lambda letter: letter.kind != LetterKind.START
+                ),
                 "book_gp": end is not None and end.copy_given_to_patient,
             }
         )
-    return render_template(
-        "programme/index.html", patient=patient, paths=paths, form=FlaskForm()
-    )
+    return render_template("programme/index.html", patient=patient, paths=paths, form=FlaskForm())
 
 
 @bp.post("/<int:enrollment_id>/consent")
@@ -58,7 +58,10 @@ def withdraw_consent(enrollment_id: int) -> Response:
         consent.withdraw_consent(enrollment, current_user)
         session.commit()
         flash(
-            _("Your agreement is withdrawn: no new letter will be sent to your GP, and your links no longer show the letters."),
+            _(
+                "Your agreement is withdrawn: no new letter will be sent to your GP, "
+                "and your links no longer show the letters."
+            ),
             "success",
         )
     return redirect(url_for("programme.index"))

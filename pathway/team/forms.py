@@ -29,7 +29,11 @@ class InvitePatientForm(FlaskForm):
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     email = EmailField(
         _l("Patient's email address"),
-        validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)],
+        validators=[
+            DataRequired(),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
     )
 
 
@@ -37,7 +41,11 @@ class EnrolExistingForm(FlaskForm):
     programme_id = SelectField(_l("Programme"), coerce=int, validators=[DataRequired()])
     email = EmailField(
         _l("Email address of the patient's Pathway account"),
-        validators=[DataRequired(), Email(message=_l("Enter a valid email address.")), Length(max=254)],
+        validators=[
+            DataRequired(),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
     )
 
 
@@ -76,12 +84,17 @@ class VersionedForm(FlaskForm):
 class PathForm(VersionedForm):
     bep_synthesis = TextAreaField(
         _l("Summary of the Shared Educational Assessment (BEP)"),
-        description=_l("About ten lines at most (%(n)d characters): it is printed in the start letter.", n=BEP_MAX_CHARS),
+        description=_l(
+            "About ten lines at most (%(n)d characters): it is printed in the start letter.",
+            n=BEP_MAX_CHARS,
+        ),
         validators=[Length(max=4000)],
     )
     gp_topics = TextAreaField(
         _l("What the patient wants to discuss with their GP"),
-        description=_l("Printed in the end letter: \"We have advised the patient to discuss … with you\"."),
+        description=_l(
+            'Printed in the end letter: "We have advised the patient to discuss … with you".'
+        ),
         validators=[Length(max=GP_TOPICS_MAX_CHARS)],
     )
 
@@ -125,7 +138,10 @@ class CompetencyForm(VersionedForm):
     )
     level = SelectField(
         _l("Level"),
-        choices=[SelectChoice("acquired", _l("Acquired")), SelectChoice("developing", _l("Being developed"))],
+        choices=[
+            SelectChoice("acquired", _l("Acquired")),
+            SelectChoice("developing", _l("Being developed")),
+        ],
     )
 
 
@@ -140,5 +156,8 @@ class OralConsentForm(FlaskForm):
 class LetterForm(FlaskForm):
     copy_given_to_patient = BooleanField(
         _l("A copy was handed to the patient"),
-        description=_l("The letter tells the GP so, and the patient is invited to book an appointment with them."),
+        description=_l(
+            "The letter tells the GP so, and the patient is invited to book "
+            "an appointment with them."
+        ),
     )

@@ -9,9 +9,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from pathway import accounts, consent, enrollments, letters
 from pathway.auth.sessions import role_required
@@ -42,7 +42,9 @@ def index() -> str:
 @staff_only
 def programme(programme_id: int) -> Response | tuple[str, int] | str:
     programme = enrollments.get_programme(current_user, programme_id)
-    form = forms.ProgrammeForm(prefix="programme", obj=None if request.method == "POST" else programme)
+    form = forms.ProgrammeForm(
+        prefix="programme", obj=None if request.method == "POST" else programme
+    )
     workshop_form = forms.WorkshopForm(prefix="workshop", formdata=None)
     if form.validate_on_submit():
         enrollments.update_programme(
@@ -98,7 +100,9 @@ def invite_patient() -> Response | str:
     form = forms.InvitePatientForm()
     existing_form = forms.EnrolExistingForm(prefix="existing", formdata=None)
     programmes = enrollments.programmes_of(current_user)
-    form.programme_id.choices = existing_form.programme_id.choices = [SelectChoice(p.id, p.name) for p in programmes]
+    form.programme_id.choices = existing_form.programme_id.choices = [
+        SelectChoice(p.id, p.name) for p in programmes
+    ]
     if form.validate_on_submit():
         programme = enrollments.get_programme(current_user, form.programme_id.data)
         try:
@@ -126,7 +130,9 @@ def enrol_existing() -> Response | tuple[str, int]:
     form = forms.InvitePatientForm(formdata=None)
     existing_form = forms.EnrolExistingForm(prefix="existing")
     programmes = enrollments.programmes_of(current_user)
-    form.programme_id.choices = existing_form.programme_id.choices = [SelectChoice(p.id, p.name) for p in programmes]
+    form.programme_id.choices = existing_form.programme_id.choices = [
+        SelectChoice(p.id, p.name) for p in programmes
+    ]
     if existing_form.validate_on_submit():
         programme = enrollments.get_programme(current_user, existing_form.programme_id.data)
         try:
@@ -165,8 +171,13 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
         SelectChoice(w.id, w.title) for w in enrollment.programme.workshops if w.id not in planned
     ]
     if failed is not None:
-        name = {"path": "path_form", "objective": "objective_form", "plan": "plan_form",
-                "competency": "competency_form", "consent": "consent_form"}.get(failed._prefix.rstrip("-"))
+        name = {
+            "path": "path_form",
+            "objective": "objective_form",
+            "plan": "plan_form",
+            "competency": "competency_form",
+            "consent": "consent_form",
+        }.get(failed._prefix.rstrip("-"))
         if name:
             if hasattr(failed, "version"):
                 # The page now shows the saved record: a new submission starts from it.
@@ -177,7 +188,9 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
     return built
 
 
-def _enrollment_page(enrollment: Enrollment, failed: FlaskForm | None = None, status: int = 200, **extra: Any) -> tuple[str, int]:
+def _enrollment_page(
+    enrollment: Enrollment, failed: FlaskForm | None = None, status: int = 200, **extra: Any
+) -> tuple[str, int]:
     return render_template(
         "team/enrollment.html",
         enrollment=enrollment,
@@ -255,7 +268,11 @@ def add_objective(enrollment_id: int) -> Response | tuple[str, int]:
         )
 
     return _change(
-        enrollment_id, forms.ObjectiveForm(prefix="objective"), act, _("The objective is added."), "objectives"
+        enrollment_id,
+        forms.ObjectiveForm(prefix="objective"),
+        act,
+        _("The objective is added."),
+        "objectives",
     )
 
 
@@ -276,7 +293,9 @@ def remove_objective(enrollment_id: int, objective_id: int) -> Response | tuple[
     def act(enrollment: Enrollment, form: forms.VersionedForm) -> None:
         enrollments.remove_objective(enrollment, form.version.data, objective_id)
 
-    return _change(enrollment_id, forms.VersionedForm(), act, _("The objective is removed."), "objectives")
+    return _change(
+        enrollment_id, forms.VersionedForm(), act, _("The objective is removed."), "objectives"
+    )
 
 
 @bp.post("/enrollments/<int:enrollment_id>/workshops")
@@ -287,7 +306,9 @@ def plan_workshop(enrollment_id: int) -> Response | tuple[str, int]:
     form.workshop_id.choices = [SelectChoice(w.id, w.title) for w in enrollment.programme.workshops]
 
     def act(enrollment: Enrollment, form: forms.PlanWorkshopForm) -> None:
-        enrollments.plan_workshop(enrollment, form.version.data, form.workshop_id.data, form.scheduled_on.data)
+        enrollments.plan_workshop(
+            enrollment, form.version.data, form.workshop_id.data, form.scheduled_on.data
+        )
 
     return _change(enrollment_id, form, act, _("The workshop is planned."), "workshops")
 
@@ -309,7 +330,13 @@ def remove_attendance(enrollment_id: int, attendance_id: int) -> Response | tupl
     def act(enrollment: Enrollment, form: forms.VersionedForm) -> None:
         enrollments.remove_attendance(enrollment, form.version.data, attendance_id)
 
-    return _change(enrollment_id, forms.VersionedForm(), act, _("The workshop is removed from the plan."), "workshops")
+    return _change(
+        enrollment_id,
+        forms.VersionedForm(),
+        act,
+        _("The workshop is removed from the plan."),
+        "workshops",
+    )
 
 
 @bp.post("/enrollments/<int:enrollment_id>/competencies")
@@ -317,11 +344,18 @@ def remove_attendance(enrollment_id: int, attendance_id: int) -> Response | tupl
 def add_competency(enrollment_id: int) -> Response | tuple[str, int]:
     def act(enrollment: Enrollment, form: forms.CompetencyForm) -> None:
         enrollments.add_competency(
-            enrollment, form.version.data, form.text.data or "", acquired=form.level.data == "acquired"
+            enrollment,
+            form.version.data,
+            form.text.data or "",
+            acquired=form.level.data == "acquired",
         )
 
     return _change(
-        enrollment_id, forms.CompetencyForm(prefix="competency"), act, _("The competency is added."), "evaluation"
+        enrollment_id,
+        forms.CompetencyForm(prefix="competency"),
+        act,
+        _("The competency is added."),
+        "evaluation",
     )
 
 
@@ -331,7 +365,9 @@ def remove_competency(enrollment_id: int, competency_id: int) -> Response | tupl
     def act(enrollment: Enrollment, form: forms.VersionedForm) -> None:
         enrollments.remove_competency(enrollment, form.version.data, competency_id)
 
-    return _change(enrollment_id, forms.VersionedForm(), act, _("The competency is removed."), "evaluation")
+    return _change(
+        enrollment_id, forms.VersionedForm(), act, _("The competency is removed."), "evaluation"
+    )
 
 
 @bp.post("/enrollments/<int:enrollment_id>/consent")
@@ -341,7 +377,11 @@ def record_consent(enrollment_id: int) -> Response | tuple[str, int]:
         consent.record_oral_consent(enrollment, current_user, form.given_on.data)
 
     return _change(
-        enrollment_id, forms.OralConsentForm(prefix="consent"), act, _("The patient's agreement is recorded."), "consent"
+        enrollment_id,
+        forms.OralConsentForm(prefix="consent"),
+        act,
+        _("The patient's agreement is recorded."),
+        "consent",
     )
 
 
@@ -352,7 +392,9 @@ def withdraw_consent(enrollment_id: int) -> Response | tuple[str, int]:
         if not consent.withdraw_consent(enrollment, current_user):
             raise consent.ConsentError(_("There is no agreement in force to withdraw."))
 
-    return _change(enrollment_id, FlaskForm(), act, _("The patient's agreement is withdrawn."), "consent")
+    return _change(
+        enrollment_id, FlaskForm(), act, _("The patient's agreement is withdrawn."), "consent"
+    )
 
 
 # Letters ---------------------------------------------------------------------------
@@ -364,7 +406,11 @@ def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
     enrollment = enrollments.get_enrollment(current_user, enrollment_id)
     letter_kind = LetterKind(kind)
     form = forms.LetterForm()
-    copy = bool(form.copy_given_to_patient.data) if request.method == "POST" else request.args.get("copy") == "1"
+    copy = (
+        bool(form.copy_given_to_patient.data)
+        if request.method == "POST"
+        else request.args.get("copy") == "1"
+    )
     if request.method == "GET":
         form.copy_given_to_patient.data = copy
     status = 200
@@ -387,13 +433,22 @@ def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
         else:
             session.commit()
             flash(
-                _("The letter is issued (version %(version)d). You can now send it to the GP.", version=issued.version),
+                _(
+                    "The letter is issued (version %(version)d). You can now send it to the GP.",
+                    version=issued.version,
+                ),
                 "success",
             )
             return redirect(url_for("team.enrollment", enrollment_id=enrollment.id) + "#letters")
-    preview = letters.preview_letter(enrollment, letter_kind, current_user, copy_given_to_patient=copy)
+    preview = letters.preview_letter(
+        enrollment, letter_kind, current_user, copy_given_to_patient=copy
+    )
     return render_template(
-        "team/letter.html", enrollment=enrollment, kind=letter_kind, preview=preview, form=form,
+        "team/letter.html",
+        enrollment=enrollment,
+        kind=letter_kind,
+        preview=preview,
+        form=form,
         title=letters.kind_title(letter_kind),
     ), status
 
@@ -420,7 +475,9 @@ def send_letter(public_id: str) -> Response | tuple[str, int]:
         session.rollback()
         flash(error.problems[0], "error")
         status = 503 if isinstance(error, letters.SendFailed) else 400
-        return _enrollment_page(enrollments.get_enrollment(current_user, enrollment_id), status=status)
+        return _enrollment_page(
+            enrollments.get_enrollment(current_user, enrollment_id), status=status
+        )
     session.commit()
     flash(_("The letter was sent to %(recipient)s.", recipient=dispatch.recipient), "success")
     return redirect(url_for("team.enrollment", enrollment_id=enrollment_id) + "#letters")
