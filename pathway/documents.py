@@ -107,7 +107,7 @@ def _render_here(html: str, css: str) -> RenderedPdf:
 
 
 def _limits() -> tuple[float, int]:
-    """(timeout in seconds, memory allowance in bytes): from the app's settings when there is one."""
+    """(timeout in seconds, memory allowance in bytes), from the app's settings if any."""
     timeout, memory_mb = DEFAULT_TIMEOUT, DEFAULT_MEMORY_MB
     if has_app_context():
         timeout = float(current_app.config.get("PDF_TIMEOUT_SECONDS", timeout))
@@ -135,7 +135,7 @@ def _serve(connection: Connection, memory_allowance: int) -> None:
         # hits MemoryError here instead of swapping the server.
         cap = _address_space() + memory_allowance
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    except Exception as error:  # noqa: BLE001  (reported to the parent, which gives up)
+    except Exception as error:
         connection.send(("failed", f"renderer start: {type(error).__name__}"))
         return
     connection.send(("ready",))
@@ -151,7 +151,7 @@ def _serve(connection: Connection, memory_allowance: int) -> None:
             reply = ("memory", "the document needs too much memory")
         except RecursionError:
             reply = ("failed", "the document is nested too deeply")
-        except Exception as error:  # noqa: BLE001  (becomes a DocumentError in the parent)
+        except Exception as error:
             reply = ("failed", f"{type(error).__name__}: {str(error)[:200]}")
         try:
             connection.send(reply)

@@ -22,7 +22,7 @@ def rss_kib() -> int:
 
 
 def renderer_pid() -> int | None:
-    process = documents._renderer.process  # noqa: SLF001
+    process = documents._renderer.process
     return process.pid if process is not None and process.is_alive() else None
 
 
@@ -57,13 +57,13 @@ def test_deeply_nested_markup_is_stopped_within_the_time_limit(app) -> None:
 
 def test_a_document_needing_too_much_memory_is_refused(app) -> None:
     app.config["PDF_MEMORY_MB"] = 16
-    documents._renderer._stop()  # noqa: SLF001  (the cap is set when a renderer starts)
+    documents._renderer._stop()
     rows = "".join(f"<tr><td>ligne {i}</td><td>{'texte ' * 20}</td></tr>" for i in range(3000))
     with pytest.raises(DocumentError) as refused:
         render_pdf(f"<table>{rows}</table>", CSS)
     assert refused.value.reason in ("memory", "timeout")
     app.config["PDF_MEMORY_MB"] = 512
-    documents._renderer._stop()  # noqa: SLF001
+    documents._renderer._stop()
     assert render_pdf(LETTER, CSS).pages == 1
 
 
@@ -71,8 +71,8 @@ def test_a_crashed_renderer_is_replaced(app) -> None:
     render_pdf(LETTER, CSS)
     first = renderer_pid()
     assert first is not None
-    documents._renderer.process.kill()  # noqa: SLF001
-    documents._renderer.process.join(5)  # noqa: SLF001
+    documents._renderer.process.kill()
+    documents._renderer.process.join(5)
     assert render_pdf(LETTER, CSS).pages == 1
     assert renderer_pid() not in (None, first)
 
