@@ -15,6 +15,7 @@ from pathway.models import (
     AttendanceStatus,
     Competency,
     Enrollment,
+    Letter,
     Objective,
     ObjectiveStatus,
     Patient,
@@ -42,7 +43,12 @@ def enrollments_of(educator: User) -> list[Enrollment]:
         session.scalars(
             select(Enrollment)
             .where(Enrollment.programme_id.in_(programme_ids))
-            .options(selectinload(Enrollment.patient))
+            .options(
+                selectinload(Enrollment.patient),
+                selectinload(Enrollment.consents),
+                # The list shows which letters exist, never their PDF bytes.
+                selectinload(Enrollment.letters).load_only(Letter.kind, Letter.version),
+            )
             .order_by(Enrollment.created_at.desc())
         )
     )

@@ -607,3 +607,19 @@ def test_enrolling_into_another_programme_is_refused(client, team, db) -> None:
     )
     assert response.status_code == 400  # not a choice offered to Claire
     assert db.scalar(select(Enrollment).where(Enrollment.patient_id == carol.id)) is None
+
+
+def test_patient_list_shows_consent_and_letters_at_a_glance(
+    app, client, other_client, team, db
+) -> None:
+    from pathway import letters
+
+    with app.test_request_context():
+        letters.issue_letter(team["alice"], LetterKind.START, team["claire"])
+    db.flush()
+    sign_in(client, "claire@example.org")
+    html = page(client, "/team/")
+    assert "Accord du patient recueilli" in html
+    assert "Courrier de début émis" in html and "Courrier de fin émis" not in html
+    sign_in(other_client, "eve@example.org")
+    assert "Accord du patient non recueilli" in other_client.get("/team/").get_data(as_text=True)

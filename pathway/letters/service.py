@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from pathway import audit, consent
 from pathway.cards.qr import qr_data_uri
@@ -296,7 +297,11 @@ def latest_letters(enrollment: Enrollment) -> dict[LetterKind, Letter]:
     """The latest issued version of each kind of letter of this enrollment."""
     latest: dict[LetterKind, Letter] = {}
     for letter in session.scalars(
-        select(Letter).where(Letter.enrollment_id == enrollment.id).order_by(Letter.version)
+        select(Letter)
+        .where(Letter.enrollment_id == enrollment.id)
+        .order_by(Letter.version)
+        # The bytes are read only when a letter is downloaded or sent.
+        .options(defer(Letter.pdf))
     ):
         latest[letter.kind] = letter
     return latest
