@@ -55,7 +55,13 @@ LIMITS: dict[str, int] = {
 COMMENT_MAX = 2000
 ANSWER_MAX = 4000
 REQUIRED = ("author_name", "author_role", "author_contact")
-CONTENT_FIELDS = ("life_situation", "comorbidities", "recent_events", "proposed_objective", "message")
+CONTENT_FIELDS = (
+    "life_situation",
+    "comorbidities",
+    "recent_events",
+    "proposed_objective",
+    "message",
+)
 RPPS_PATTERN = re.compile(r"\d{11}")
 
 FIELD_LABELS = {
@@ -108,7 +114,11 @@ def check_fields(fields: Mapping[str, str | None]) -> dict[str, str]:
 
 def check_open_for_replies(share: Share) -> None:
     """Refuse a reply unless the share allows replies and is active right now (DB state)."""
-    if share.kind != ShareKind.LINK or not share.allow_replies or share.audience not in REPLYING_AUDIENCES:
+    if (
+        share.kind != ShareKind.LINK
+        or not share.allow_replies
+        or share.audience not in REPLYING_AUDIENCES
+    ):
         raise RepliesClosed(_("The patient has not opened this link to replies."))
     if not is_active(share):
         raise RepliesClosed(_("This link is no longer valid: replies are closed."))
@@ -178,7 +188,13 @@ def _check_comment(comment: str) -> str:
     return comment
 
 
-def forward(contribution: Contribution, enrollment_id: int | None, comment: str = "", *, actor: User | None = None) -> Enrollment:
+def forward(
+    contribution: Contribution,
+    enrollment_id: int | None,
+    comment: str = "",
+    *,
+    actor: User | None = None,
+) -> Enrollment:
     """Pass the contribution on to the ETP team of one of the patient's enrollments."""
     patient = session.get(Patient, contribution.patient_id)
     assert patient is not None
@@ -282,7 +298,7 @@ def forwarded_for_enrollment(enrollment: Enrollment) -> list[dict[str, Any]]:
 
 
 def adopt_objective(contribution: Contribution, educator: User) -> Objective:
-    """Make the proposed objective one of the enrollment's objectives (the 3-objective rule holds)."""
+    """Make the proposed objective one of the enrollment's objectives (at most three hold)."""
     from pathway.enrollments import EnrollmentError, add_objective, get_enrollment
 
     if contribution.status != ContributionStatus.FORWARDED or contribution.enrollment_id is None:
@@ -297,14 +313,20 @@ def adopt_objective(contribution: Contribution, educator: User) -> Objective:
     try:
         # The team's own rule (at most three objectives) applies unchanged.
         objective = add_objective(
-            enrollment, enrollment.version, text[:300], treatment_related=False, proposed_by=proposed_by
+            enrollment,
+            enrollment.version,
+            text[:300],
+            treatment_related=False,
+            proposed_by=proposed_by,
         )
     except EnrollmentError as error:
         raise ExchangeError(str(error)) from None
     contribution.objective_adopted_at = utcnow()
     session.flush()
     audit.record(
-        "enrollment:objective:adopted", actor=educator, patient_id=enrollment.patient_id,
+        "enrollment:objective:adopted",
+        actor=educator,
+        patient_id=enrollment.patient_id,
         enrollment=enrollment.id,
     )
     return objective
@@ -322,7 +344,10 @@ def team_reply(contribution: Contribution, educator: User, body: str) -> Message
     share = session.get(Share, contribution.share_id)
     if share is None or not is_active(share):
         raise ExchangeError(
-            _("The link this reply came through is no longer valid: the professional could not read an answer there.")
+            _(
+                "The link this reply came through is no longer valid: "
+                "the professional could not read an answer there."
+            )
         )
     enrollment = contribution.enrollment
     programme = enrollment.programme.name if enrollment is not None else ""
@@ -336,7 +361,9 @@ def team_reply(contribution: Contribution, educator: User, body: str) -> Message
     )
     session.add(message)
     session.flush()
-    audit.record("share:reply:answered", actor=educator, patient_id=share.patient_id, share=share.public_id)
+    audit.record(
+        "share:reply:answered", actor=educator, patient_id=share.patient_id, share=share.public_id
+    )
     user_id = share.patient.user_id
     if user_id is not None:
         notify(
@@ -433,8 +460,10 @@ def team_conversation(share_id: int) -> list[dict[str, Any]]:
 def shares_with_conversation(patient: Patient) -> list[Share]:
     """The patient's shares on which someone replied or the team answered."""
     with_contributions = select(Contribution.share_id).where(Contribution.patient_id == patient.id)
-    with_messages = select(Message.share_id).join(Share, Message.share_id == Share.id).where(
-        Share.patient_id == patient.id
+    with_messages = (
+        select(Message.share_id)
+        .join(Share, Message.share_id == Share.id)
+        .where(Share.patient_id == patient.id)
     )
     return list(
         session.scalars(
@@ -454,15 +483,27 @@ def shares_with_conversation(patient: Patient) -> list[Share]:
 # card, letters, the sharing core); their params are listed here.
 NOTIFICATION_TEXTS: dict[str, list[tuple[dict[str, str | None], Any]]] = {
     "contribution_received": [  # author, label
-        ({"author": None, "label": None}, _l("%(author)s replied through your link “%(label)s”. Read it first, then decide whether to pass it on to your ETP team.")),
+        (
+            {"author": None, "label": None},
+            _l(
+                "%(author)s replied through your link “%(label)s”. Read it first, "
+                "then decide whether to pass it on to your ETP team."
+            ),
+        ),
     ],
     "emergency_opened": [  # when, viewer (named later by the responder, may be empty)
         ({"viewer": None}, _l("Your emergency card was opened by %(viewer)s.")),
         ({}, _l("Your emergency card was opened.")),
     ],
     "letter_issued": [  # letter_kind (start|end), programme, version, copy_given_to_patient
-        ({"letter_kind": "start", "programme": None}, _l("%(programme)s issued the start-of-programme letter to your GP.")),
-        ({"letter_kind": "end", "programme": None}, _l("%(programme)s issued the end-of-programme letter to your GP.")),
+        (
+            {"letter_kind": "start", "programme": None},
+            _l("%(programme)s issued the start-of-programme letter to your GP."),
+        ),
+        (
+            {"letter_kind": "end", "programme": None},
+            _l("%(programme)s issued the end-of-programme letter to your GP."),
+        ),
         ({}, _l("A new letter to your GP was issued by your ETP team.")),
     ],
     "share_locked": [  # label
@@ -484,7 +525,9 @@ class _Params(dict[str, Any]):
         return ""
 
 
-def notify(user_id: int, kind: str, params: Mapping[str, Any] | None = None, link: str = "") -> Notification:
+def notify(
+    user_id: int, kind: str, params: Mapping[str, Any] | None = None, link: str = ""
+) -> Notification:
     """Add an in-app notification for one user (plain values only, no HTML)."""
     notification = Notification(
         user_id=user_id,
@@ -498,25 +541,33 @@ def notify(user_id: int, kind: str, params: Mapping[str, Any] | None = None, lin
 
 def _is_local(link: str) -> bool:
     # Notifications point inside the site only: never another origin or a script URL.
-    return link.startswith("/") and not link.startswith("//") and "\\" not in link and len(link) <= 200
+    return (
+        link.startswith("/") and not link.startswith("//") and "\\" not in link and len(link) <= 200
+    )
 
 
 def notification_text(notification: Notification) -> str:
     """The notification's sentence in the current language, from its stored values."""
     params = _Params({key: str(value) for key, value in (notification.params or {}).items()})
     for needs, template in NOTIFICATION_TEXTS.get(notification.kind, []):
-        if all(params[key] and (wanted is None or params[key] == wanted) for key, wanted in needs.items()):
+        if all(
+            params[key] and (wanted is None or params[key] == wanted)
+            for key, wanted in needs.items()
+        ):
             return str(template) % params
     return str(NOTIFICATION_FALLBACK)
 
 
 def unread_count(user: User) -> int:
     """How many of the user's notifications are unread."""
-    return session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
+    return (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def notifications_for(user: User, limit: int = 50) -> list[dict[str, Any]]:

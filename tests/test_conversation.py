@@ -10,7 +10,6 @@ import time_machine
 from flask import render_template
 from sqlalchemy import func, select
 
-from pathway.db import utcnow
 from pathway.models import Contribution, Message, Notification, Share
 from pathway.sharing import shares
 from pathway.sharing.sections import PRESETS, Audience
@@ -20,7 +19,9 @@ from tests.factories import make_patient
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
-def make_share(patient, *, allow_replies: bool = True, audience: Audience = Audience.GP, **kwargs) -> Share:  # type: ignore[no-untyped-def]
+def make_share(
+    patient, *, allow_replies: bool = True, audience: Audience = Audience.GP, **kwargs
+) -> Share:  # type: ignore[no-untyped-def]
     return shares.create_share(
         patient,
         audience=audience,
@@ -62,7 +63,6 @@ def post_reply(client, token: str, data: dict[str, str]):  # type: ignore[no-unt
 
 def count(db, model) -> int:  # type: ignore[no-untyped-def]
     return db.scalar(select(func.count()).select_from(model))
-
 
 
 @pytest.fixture
@@ -141,7 +141,9 @@ def test_reply_refused_when_the_share_does_not_allow_replies(app, db, client, al
     response = post_reply(client, token, reply_data())
 
     assert response.status_code == 403
-    assert "réponses" in response.get_data(as_text=True) or "replies" in response.get_data(as_text=True)
+    assert "réponses" in response.get_data(as_text=True) or "replies" in response.get_data(
+        as_text=True
+    )
     assert count(db, Contribution) == 0
 
 
@@ -193,7 +195,9 @@ def test_reply_on_rotated_link_answers_410(app, db, client, alice) -> None:
         ("author_contact", 201),
     ],
 )
-def test_oversized_reply_is_refused_with_a_message_and_keeps_the_text(app, db, client, alice, field, size) -> None:
+def test_oversized_reply_is_refused_with_a_message_and_keeps_the_text(
+    app, db, client, alice, field, size
+) -> None:
     token = shares.share_token(make_share(alice))
     data = reply_data(**{field: "x" * size})
 
@@ -218,7 +222,16 @@ def test_reply_without_author_is_refused(app, db, client, alice) -> None:
 
 def test_reply_with_nothing_to_say_is_refused(app, db, client, alice) -> None:
     token = shares.share_token(make_share(alice))
-    empty = {name: "" for name in ("life_situation", "comorbidities", "recent_events", "proposed_objective", "message")}
+    empty = {
+        name: ""
+        for name in (
+            "life_situation",
+            "comorbidities",
+            "recent_events",
+            "proposed_objective",
+            "message",
+        )
+    }
 
     response = post_reply(client, token, reply_data(**empty))
 
@@ -271,7 +284,9 @@ def test_refused_replies_do_not_use_up_the_share_limit(app, db, client, alice) -
 
 def test_replies_are_rate_limited_per_client(app, db, client, alice) -> None:
     tokens_ = [shares.share_token(make_share(alice)) for _ in range(5)]
-    statuses = [post_reply(client, token, reply_data()).status_code for token in tokens_ for _ in range(4)]
+    statuses = [
+        post_reply(client, token, reply_data()).status_code for token in tokens_ for _ in range(4)
+    ]
     assert statuses == [303] * 20
 
     assert post_reply(client, tokens_[0], reply_data()).status_code == 429
@@ -295,7 +310,11 @@ def test_passcode_share_needs_the_passcode_to_reply(app, db, client, alice) -> N
 def test_xss_in_a_reply_is_escaped_in_the_panel(app, db, client, alice) -> None:
     share = make_share(alice)
     token = shares.share_token(share)
-    post_reply(client, token, reply_data(message=XSS, author_name=XSS, life_situation="see https://evil.example/x"))
+    post_reply(
+        client,
+        token,
+        reply_data(message=XSS, author_name=XSS, life_situation="see https://evil.example/x"),
+    )
 
     html = panel_html(app, token, alice)
 
@@ -320,7 +339,9 @@ def test_panel_shows_the_conversation_and_the_form(app, db, client, alice) -> No
     share = make_share(alice)
     token = shares.share_token(share)
     post_reply(client, token, reply_data(message="First reply"))
-    db.add(Message(share_id=share.id, author_name="Claire, IDE", from_team=True, body="Team answer"))
+    db.add(
+        Message(share_id=share.id, author_name="Claire, IDE", from_team=True, body="Team answer")
+    )
     db.commit()
 
     html = panel_html(app, token, alice)
@@ -329,8 +350,17 @@ def test_panel_shows_the_conversation_and_the_form(app, db, client, alice) -> No
     assert html.index("First reply") < html.index("Team answer")  # oldest first
     assert f'action="/s/{token}/reply"' in html
     assert 'name="csrf_token"' in html
-    for label_for in ("life_situation", "comorbidities", "recent_events", "proposed_objective", "message",
-                      "author_name", "author_role", "author_contact", "rpps"):
+    for label_for in (
+        "life_situation",
+        "comorbidities",
+        "recent_events",
+        "proposed_objective",
+        "message",
+        "author_name",
+        "author_role",
+        "author_contact",
+        "rpps",
+    ):
         assert f'<label for="{label_for}"' in html
     assert 'name="passcode"' not in html
 
@@ -369,7 +399,12 @@ def test_panel_carries_nothing_of_unshared_sections(app, db, client, alice) -> N
 
     html = panel_html(app, token, alice)
 
-    for sentinel in ("Alice life context", "Alice allergen", "Alice critical drug", "Alice situations"):
+    for sentinel in (
+        "Alice life context",
+        "Alice allergen",
+        "Alice critical drug",
+        "Alice situations",
+    ):
         assert sentinel not in html
 
 
@@ -414,7 +449,9 @@ def test_recipient_view_offers_the_form_and_the_reply_goes_through(app, db, clie
 
     page = client.get(f"/s/{token}").get_data(as_text=True)
     assert f'action="/s/{token}/reply"' in page
-    response = client.submit(f"/s/{token}/reply", reply_data(message="Through the real page"), page=f"/s/{token}")
+    response = client.submit(
+        f"/s/{token}/reply", reply_data(message="Through the real page"), page=f"/s/{token}"
+    )
 
     assert response.status_code == 303
     assert "Through the real page" in client.get(f"/s/{token}").get_data(as_text=True)

@@ -41,7 +41,9 @@ def test_a_reply_is_pending_for_the_patient_and_notifies_her_only(db, alice) -> 
     assert exchanges.unread_count(claire) == 0
 
 
-@pytest.mark.parametrize("state", ["revoked", "expired", "locked", "no_replies", "pharmacist_without_replies"])
+@pytest.mark.parametrize(
+    "state", ["revoked", "expired", "locked", "no_replies", "pharmacist_without_replies"]
+)
 def test_replies_are_refused_on_a_closed_share(db, alice, state) -> None:
     share = make_share(alice, allow_replies=state != "no_replies")
     if state == "revoked":
@@ -200,7 +202,10 @@ def test_team_reply_is_a_message_on_the_share_and_notifies_the_patient(db, alice
 
     assert message.share_id == share.id and message.from_team and message.body == "Thank you"
     assert message.author_name == "Claire Dubois"
-    kinds = [n.kind for n in db.scalars(select(Notification).where(Notification.user_id == alice.user_id))]
+    kinds = [
+        n.kind
+        for n in db.scalars(select(Notification).where(Notification.user_id == alice.user_id))
+    ]
     assert "team_replied" in kinds
     entries = exchanges.conversation_for(share)
     assert [e["type"] for e in entries] == ["contribution", "message"]
@@ -247,20 +252,57 @@ def test_pending_replies_come_first(db, alice) -> None:
 @pytest.mark.parametrize(
     ("kind", "params", "english", "french"),
     [
-        ("contribution_received", {"author": "Dr Martin", "label": "GP"}, "Dr Martin replied", "Dr Martin a répondu"),
+        (
+            "contribution_received",
+            {"author": "Dr Martin", "label": "GP"},
+            "Dr Martin replied",
+            "Dr Martin a répondu",
+        ),
         ("emergency_opened", {}, "emergency card was opened", "carte d'urgence a été consultée"),
-        ("emergency_opened", {"when": "2026-11-22T10:00:00+00:00", "viewer": ""}, "emergency card was opened.", "carte d'urgence a été consultée."),
+        (
+            "emergency_opened",
+            {"when": "2026-11-22T10:00:00+00:00", "viewer": ""},
+            "emergency card was opened.",
+            "carte d'urgence a été consultée.",
+        ),
         ("emergency_opened", {"viewer": "SAMU 49"}, "opened by SAMU 49", "consultée par SAMU 49"),
         ("letter_issued", {"programme": "P"}, "new letter", "nouveau courrier"),
-        ("letter_issued", {"letter_kind": "start", "programme": "ETP Addison", "version": 1}, "ETP Addison issued the start", "ETP Addison a établi le courrier de début"),
-        ("letter_issued", {"letter_kind": "end", "programme": "ETP Addison"}, "end-of-programme letter", "courrier de fin"),
-        ("share_locked", {"label": "Pharmacie"}, "“Pharmacie” was locked", "« Pharmacie » a été bloqué"),
-        ("contribution_forwarded", {"patient": "Alice", "author": "Dr Martin"}, "Alice passed on", "Alice vous a transmis"),
-        ("team_replied", {"programme": "P", "label": "GP"}, "answered on the link", "a répondu sur le lien"),
+        (
+            "letter_issued",
+            {"letter_kind": "start", "programme": "ETP Addison", "version": 1},
+            "ETP Addison issued the start",
+            "ETP Addison a établi le courrier de début",
+        ),
+        (
+            "letter_issued",
+            {"letter_kind": "end", "programme": "ETP Addison"},
+            "end-of-programme letter",
+            "courrier de fin",
+        ),
+        (
+            "share_locked",
+            {"label": "Pharmacie"},
+            "“Pharmacie” was locked",
+            "« Pharmacie » a été bloqué",
+        ),
+        (
+            "contribution_forwarded",
+            {"patient": "Alice", "author": "Dr Martin"},
+            "Alice passed on",
+            "Alice vous a transmis",
+        ),
+        (
+            "team_replied",
+            {"programme": "P", "label": "GP"},
+            "answered on the link",
+            "a répondu sur le lien",
+        ),
         ("something_new", {}, "new notification", "nouvelle notification"),
     ],
 )
-def test_each_notification_kind_reads_as_a_sentence_in_both_languages(app, db, alice, kind, params, english, french) -> None:
+def test_each_notification_kind_reads_as_a_sentence_in_both_languages(
+    app, db, alice, kind, params, english, french
+) -> None:
     notice = exchanges.notify(alice.user_id, kind, params, link="/inbox/")
     db.flush()
 
@@ -277,7 +319,9 @@ def test_notification_with_missing_values_still_reads(app, db, alice) -> None:
         assert "was locked" in exchanges.notification_text(notice)
 
 
-@pytest.mark.parametrize("link", ["javascript:alert(1)", "https://evil.example/", "//evil.example/x", "/\\evil"])
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(1)", "https://evil.example/", "//evil.example/x", "/\\evil"]
+)
 def test_notification_links_stay_on_the_site(db, alice, link) -> None:
     notice = exchanges.notify(alice.user_id, "emergency_opened", {}, link=link)
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from pathway import exchanges
 from pathway.models import Contribution, ContributionStatus, Message, Objective, Role
 from pathway.sharing import shares
+from tests.conftest import Client
 from tests.factories import enroll, make_patient, make_programme, make_user, sign_in
 from tests.test_conversation import XSS, make_share, panel_html, post_reply, reply_data
 
@@ -37,10 +38,15 @@ def world(db):  # type: ignore[no-untyped-def]
     }
 
 
-def gp_replies(client, world, **fields):  # type: ignore[no-untyped-def]
-    response = post_reply(client, world["token"], reply_data(**fields))
+def gp_replies(browser, world, **fields):  # type: ignore[no-untyped-def]
+    response = post_reply(browser, world["token"], reply_data(**fields))
     assert response.status_code == 303
     return
+
+
+def gp_browser(app):  # type: ignore[no-untyped-def]
+    """The GP's own browser: no account, only the link."""
+    return Client(app, app.response_class, use_cookies=True)
 
 
 def only_contribution(db) -> Contribution:  # type: ignore[no-untyped-def]
@@ -55,7 +61,7 @@ def unread_badge(page: str) -> str | None:
 
 
 def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
-    gp = app.test_client()
+    gp = gp_browser(app)
     # 1. The GP replies through the link.
     gp_replies(gp, world, proposed_objective="Savoir quand appeler le médecin traitant")
     contribution = only_contribution(db)
@@ -94,16 +100,22 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
     team_inbox = other_client.get("/inbox/").get_data(as_text=True)
     assert "Dr Paul Martin" in team_inbox
     assert "Alice Martin" in team_inbox
-    team_page = other_client.get(f"/inbox/team/contributions/{contribution.id}").get_data(as_text=True)
+    team_page = other_client.get(f"/inbox/team/contributions/{contribution.id}").get_data(
+        as_text=True
+    )
     assert "Please read, Alice" in team_page
     assert "paul.martin@medecin.mssante.fr" in team_page
     world["enrollment"].objectives.pop()  # two → one objective, so adopting makes two
     db.commit()
     response = other_client.submit(
-        f"/inbox/team/contributions/{contribution.id}/adopt", {}, page=f"/inbox/team/contributions/{contribution.id}"
+        f"/inbox/team/contributions/{contribution.id}/adopt",
+        {},
+        page=f"/inbox/team/contributions/{contribution.id}",
     )
     assert response.status_code == 302
-    adopted = db.scalar(select(Objective).where(Objective.text == "Savoir quand appeler le médecin traitant"))
+    adopted = db.scalar(
+        select(Objective).where(Objective.text == "Savoir quand appeler le médecin traitant")
+    )
     assert adopted is not None
     assert adopted.enrollment_id == world["enrollment"].id
     assert adopted.proposed_by == "Dr Paul Martin (médecin traitant)"
@@ -132,12 +144,18 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
     assert conversation.index("Lives alone") < conversation.index("Merci, nous en parlerons")
 
 
-def test_patient_keeps_a_reply_and_the_team_never_sees_it(app, db, client, other_client, world) -> None:
-    gp_replies(app.test_client(), world)
+def test_patient_keeps_a_reply_and_the_team_never_sees_it(
+    app, db, client, other_client, world
+) -> None:
+    gp_replies(gp_browser(app), world)
     contribution = only_contribution(db)
     sign_in(client, "alice@example.org")
 
-    response = client.submit(f"/inbox/contributions/{contribution.id}/keep", {}, page=f"/inbox/contributions/{contribution.id}")
+    response = client.submit(
+        f"/inbox/contributions/{contribution.id}/keep",
+        {},
+        page=f"/inbox/contributions/{contribution.id}",
+    )
 
     assert response.status_code == 302
     db.refresh(contribution)
@@ -148,7 +166,7 @@ def test_patient_keeps_a_reply_and_the_team_never_sees_it(app, db, client, other
 
 
 def test_patient_comments_then_deletes_a_reply(app, db, client, world) -> None:
-    gp_replies(app.test_client(), world)
+    gp_replies(gp_browser(app), world)
     contribution = only_contribution(db)
     page = f"/inbox/contributions/{contribution.id}"
     sign_in(client, "alice@example.org")
@@ -165,7 +183,7 @@ def test_patient_comments_then_deletes_a_reply(app, db, client, world) -> None:
 
 
 def test_oversized_comment_is_refused_with_a_message(app, db, client, world) -> None:
-    gp_replies(app.test_client(), world)
+    gp_replies(gp_browser(app), world)
     contribution = only_contribution(db)
     page = f"/inbox/contributions/{contribution.id}"
     sign_in(client, "alice@example.org")
@@ -180,7 +198,7 @@ def test_oversized_comment_is_refused_with_a_message(app, db, client, world) -> 
 
 
 def test_patient_cannot_forward_to_a_programme_she_is_not_in(app, db, client, world) -> None:
-    gp_replies(app.test_client(), world)
+    gp_replies(gp_browser(app), world)
     contribution = only_contribution(db)
     bob_enrollment = world["bob"].enrollments[0]
     page = f"/inbox/contributions/{contribution.id}"
@@ -196,12 +214,14 @@ def test_patient_cannot_forward_to_a_programme_she_is_not_in(app, db, client, wo
 
 @pytest.mark.parametrize("action", ["forward", "keep", "comment", "delete"])
 def test_bob_cannot_act_on_alices_replies(app, db, client, other_client, world, action) -> None:
-    gp_replies(app.test_client(), world)
+    gp_replies(gp_browser(app), world)
     contribution = only_contribution(db)
     sign_in(other_client, "bob@example.org")
     data = {"enrollment": str(world["bob"].enrollments[0].id), "comment": "Bob was here"}
 
-    response = other_client.submit(f"/inbox/contributions/{contribution.id}/{action}", data, page="/inbox/")
+    response = other_client.submit(
+        f"/inbox/contributions/{contribution.id}/{action}", data, page="/inbox/"
+    )
 
     assert response.status_code == 404
     db.refresh(contribution)
@@ -210,7 +230,7 @@ def test_bob_cannot_act_on_alices_replies(app, db, client, other_client, world, 
 
 
 def test_bob_cannot_read_alices_replies_or_conversations(app, db, client, world) -> None:
-    gp_replies(app.test_client(), world)
+    gp_replies(gp_browser(app), world)
     contribution = only_contribution(db)
     sign_in(client, "bob@example.org")
 
@@ -220,14 +240,16 @@ def test_bob_cannot_read_alices_replies_or_conversations(app, db, client, world)
 
 
 def forwarded(app, db, world) -> Contribution:  # type: ignore[no-untyped-def]
-    gp_replies(app.test_client(), world)
+    gp_replies(gp_browser(app), world)
     contribution = only_contribution(db)
     exchanges.forward(contribution, world["enrollment"].id)
     db.commit()
     return contribution
 
 
-@pytest.mark.parametrize(("method", "suffix"), [("get", ""), ("post", "/adopt"), ("post", "/answer")])
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("get", ""), ("post", "/adopt"), ("post", "/answer")]
+)
 def test_eve_of_another_programme_gets_404(app, db, client, world, method, suffix) -> None:
     contribution = forwarded(app, db, world)
     sign_in(client, "eve@example.org")
@@ -243,7 +265,9 @@ def test_eve_of_another_programme_gets_404(app, db, client, world, method, suffi
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_patients_cannot_use_team_pages_nor_educators_patient_pages(app, db, client, other_client, world) -> None:
+def test_patients_cannot_use_team_pages_nor_educators_patient_pages(
+    app, db, client, other_client, world
+) -> None:
     contribution = forwarded(app, db, world)
     sign_in(client, "alice@example.org")
     sign_in(other_client, "claire@example.org")
@@ -321,15 +345,34 @@ def test_inbox_actions_without_csrf_answer_400(app, db, client, other_client, wo
     sign_in(other_client, "claire@example.org")
 
     assert client.post(f"/inbox/contributions/{contribution.id}/delete").status_code == 400
-    assert client.post(f"/inbox/contributions/{contribution.id}/comment", data={"comment": "x"}).status_code == 400
-    assert other_client.post(f"/inbox/team/contributions/{contribution.id}/answer", data={"body": "x"}).status_code == 400
-    assert other_client.post(f"/inbox/team/contributions/{contribution.id}/adopt").status_code == 400
+    assert (
+        client.post(
+            f"/inbox/contributions/{contribution.id}/comment", data={"comment": "x"}
+        ).status_code
+        == 400
+    )
+    assert (
+        other_client.post(
+            f"/inbox/team/contributions/{contribution.id}/answer", data={"body": "x"}
+        ).status_code
+        == 400
+    )
+    assert (
+        other_client.post(f"/inbox/team/contributions/{contribution.id}/adopt").status_code == 400
+    )
     assert db.scalar(select(func.count()).select_from(Contribution)) == 1
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
 def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world) -> None:
-    gp_replies(app.test_client(), world, author_name=XSS, author_role=XSS, message=XSS, proposed_objective=XSS[:300])
+    gp_replies(
+        gp_browser(app),
+        world,
+        author_name=XSS,
+        author_role=XSS,
+        message=XSS,
+        proposed_objective=XSS[:300],
+    )
     contribution = only_contribution(db)
     exchanges.forward(contribution, world["enrollment"].id, comment=XSS)
     exchanges.team_reply(contribution, world["claire"], XSS)
@@ -353,7 +396,7 @@ def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world
 
 
 def test_notifications_are_sentences_in_the_readers_language(app, db, client, world) -> None:
-    gp_replies(app.test_client(), world)
+    gp_replies(gp_browser(app), world)
     sign_in(client, "alice@example.org")
 
     french = client.get("/inbox/").get_data(as_text=True)
@@ -375,3 +418,22 @@ def test_educator_is_notified_of_a_forwarded_reply(app, db, client, world) -> No
     assert "Alice Martin" in home
     assert exchanges.unread_count(world["claire"]) == 0  # reading the list marks them read
     assert exchanges.unread_count(world["eve"]) == 0
+
+
+def test_enrollment_partial_lists_forwarded_replies_with_author_and_date(app, db, world) -> None:
+    from flask import render_template
+
+    contribution = forwarded(app, db, world)
+    kept = exchanges.submit_contribution(world["share"], reply_data(author_name=XSS))
+    exchanges.keep(kept)
+    db.commit()
+
+    with app.test_request_context("/team/", base_url="https://pathway.test"):
+        html = render_template(
+            "inbox/_enrollment_contributions.html", enrollment=world["enrollment"]
+        )
+
+    assert "Dr Paul Martin" in html
+    assert f"/inbox/team/contributions/{contribution.id}" in html
+    assert "Know when to call the GP during a flu" in html
+    assert "<script>" not in html and "&lt;script&gt;" not in html  # kept replies never show

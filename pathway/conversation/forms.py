@@ -18,8 +18,12 @@ def _length(name: str) -> Length:
 
 
 class ReplyForm(FlaskForm):
-    life_situation = TextAreaField(FIELD_LABELS["life_situation"], validators=[_length("life_situation")])
-    comorbidities = TextAreaField(FIELD_LABELS["comorbidities"], validators=[_length("comorbidities")])
+    life_situation = TextAreaField(
+        FIELD_LABELS["life_situation"], validators=[_length("life_situation")]
+    )
+    comorbidities = TextAreaField(
+        FIELD_LABELS["comorbidities"], validators=[_length("comorbidities")]
+    )
     recent_events = TextAreaField(
         FIELD_LABELS["recent_events"],
         validators=[_length("recent_events")],
@@ -28,11 +32,14 @@ class ReplyForm(FlaskForm):
     proposed_objective = StringField(
         FIELD_LABELS["proposed_objective"],
         validators=[_length("proposed_objective")],
-        description=_l("One objective the ETP team could work on with the patient, if the patient agrees."),
+        description=_l(
+            "One objective the ETP team could work on with the patient, if the patient agrees."
+        ),
     )
     message = TextAreaField(FIELD_LABELS["message"], validators=[_length("message")])
     author_name = StringField(
-        FIELD_LABELS["author_name"], validators=[DataRequired(message=REQUIRED), _length("author_name")]
+        FIELD_LABELS["author_name"],
+        validators=[DataRequired(message=REQUIRED), _length("author_name")],
     )
     author_role = StringField(
         FIELD_LABELS["author_role"],

@@ -130,9 +130,16 @@ def sent(token: str) -> str | tuple[str, int]:
 def _gone(reason: str) -> tuple[str, int]:
     """Say in plain words why the link no longer takes replies (410)."""
     messages = {
-        "expired": _("This link has expired, so it no longer takes replies. Ask the patient for a new link."),
+        "expired": _(
+            "This link has expired, so it no longer takes replies. Ask the patient for a new link."
+        ),
         "revoked": _("The patient has withdrawn this link, so it no longer takes replies."),
-        "locked": _("This link is locked after too many wrong passcodes. Ask the patient for a new link."),
+        "locked": _(
+            "This link is locked after too many wrong passcodes. Ask the patient for a new link."
+        ),
     }
-    default = _("This link is no longer valid, so it no longer takes replies. Ask the patient for a new link.")
+    default = _(
+        "This link is no longer valid, so it no longer takes replies. "
+        "Ask the patient for a new link."
+    )
     return render_error(410, message=messages.get(reason, default))

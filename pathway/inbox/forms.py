@@ -39,6 +39,9 @@ class CommentForm(FlaskForm):
 class AnswerForm(FlaskForm):
     body = TextAreaField(
         _l("Your answer"),
-        validators=[DataRequired(message=_l("Write your answer.")), Length(max=ANSWER_MAX, message=TOO_LONG)],
+        validators=[
+            DataRequired(message=_l("Write your answer.")),
+            Length(max=ANSWER_MAX, message=TOO_LONG),
+        ],
         description=_l("The professional reads it on the same link; the patient reads it too."),
     )

@@ -74,7 +74,9 @@ def index() -> str:
 # --- The patient decides ---------------------------------------------------------
 
 
-def _contribution_page(contribution: Contribution, status: int = 200, **forms: Any) -> tuple[str, int]:
+def _contribution_page(
+    contribution: Contribution, status: int = 200, **forms: Any
+) -> tuple[str, int]:
     patient = _patient()
     forward_form = forms.get("forward_form") or ForwardForm(formdata=None)
     forward_form.enrollment.choices = [(e.id, e.programme.name) for e in patient.enrollments]
@@ -116,13 +118,17 @@ def forward(contribution_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         return _contribution_page(item, 422, forward_form=form)
     try:
-        enrollment = exchanges.forward(item, form.enrollment.data, form.comment.data or "", actor=current_user)
+        enrollment = exchanges.forward(
+            item, form.enrollment.data, form.comment.data or "", actor=current_user
+        )
     except exchanges.ExchangeError as error:
         session.rollback()
         form.comment.errors = [*form.comment.errors, str(error)]
         return _contribution_page(item, 422, forward_form=form)
     session.commit()
-    flash(_("Passed on to the team of %(programme)s.", programme=enrollment.programme.name), "success")
+    flash(
+        _("Passed on to the team of %(programme)s.", programme=enrollment.programme.name), "success"
+    )
     return redirect(url_for("inbox.contribution", contribution_id=item.id))
 
 
@@ -188,7 +194,9 @@ def conversation(public_id: str) -> str:
 # --- The team ---------------------------------------------------------------------
 
 
-def _team_page(item: Contribution, status: int = 200, answer_form: AnswerForm | None = None) -> tuple[str, int]:
+def _team_page(
+    item: Contribution, status: int = 200, answer_form: AnswerForm | None = None
+) -> tuple[str, int]:
     enrollment = item.enrollment
     share = session.get(Share, item.share_id)
     return (
@@ -202,7 +210,9 @@ def _team_page(item: Contribution, status: int = 200, answer_form: AnswerForm | 
             entries=exchanges.team_conversation(item.share_id),
             answer_form=answer_form or AnswerForm(formdata=None),
             action_form=ActionForm(formdata=None),
-            objectives_left=max(0, _max_objectives() - len(enrollment.objectives)) if enrollment else 0,
+            objectives_left=max(0, _max_objectives() - len(enrollment.objectives))
+            if enrollment
+            else 0,
         ),
         status,
     )
