@@ -10,7 +10,7 @@ export PATHWAY_ENV ?= development
 # Debian packages the app and its tests need: Pango for WeasyPrint (PDF), zbar to decode QR codes in tests.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 fonts-dejavu-core poppler-utils
 
-.PHONY: run test install system-deps translations extract-messages bench soak e2e e2e-deps lint clean
+.PHONY: run test install system-deps translations extract-messages bench bench-deps bench-scale soak e2e e2e-deps lint clean
 
 run: install
 	$(BIN)/flask --app wsgi migrate
@@ -33,6 +33,25 @@ e2e-deps:
 	  echo "Installing axe-core (npm ci)"; \
 	  npm ci --no-audit --no-fund --loglevel=error; \
 	fi
+
+# Benchmarks (not part of the tests): one table, each figure beside a baseline of the same run.
+bench: install bench-deps
+	$(BIN)/python bench/bench.py
+
+# 1 000 vs 100 000 patients and 1 000 000 access events (a few minutes: bulk fills).
+bench-scale: install
+	$(BIN)/python bench/scale.py
+
+# wrk drives the HTTP load; without it (and without root to install it) a Python client does.
+bench-deps:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null || true; \
+	  else echo "wrk not installed (sudo apt-get install -y wrk): using the Python load client"; fi; }
+
+# Several gunicorn workers on a fresh PostgreSQL database (created and dropped), mixed load for
+# SOAK_SECONDS (60): no 5xx, one AccessEvent per view, revocations seen as 410 by every worker.
+soak: install
+	$(BIN)/python bench/soak.py
 
 install: system-deps $(VENV)/.installed translations
 
