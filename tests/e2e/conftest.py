@@ -97,9 +97,10 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     finally:
         process.send_signal(signal.SIGINT)  # quick shutdown: nothing is left to finish
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            process.kill()
+            # The database is a throwaway file: stop the master and its workers at once.
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from babel.support import Translations
 from PIL import Image
+from pyzbar.pyzbar import decode
 
 from pathway import ROOT
 
@@ -205,3 +206,25 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
         AXE_TAGS,
     )
     return [v for v in results if v["impact"] in ("serious", "critical")]
+
+
+def qr_text(png: bytes) -> str:
+    """Decode the single QR code of an image with zbar."""
+    symbols = decode(Image.open(io.BytesIO(png)))
+    assert len(symbols) == 1, f"expected one QR code, zbar found {len(symbols)}"
+    return symbols[0].data.decode("ascii")
+
+
+def download(page: Any, link_name: str) -> bytes:
+    """Tap a download link and return the file's bytes."""
+    with page.expect_download() as info:
+        page.get_by_role("link", name=link_name).click()
+    path = info.value.path()
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def qr_link_of_card(page: Any) -> str:
+    """The link of the patient's current emergency card, read from its QR code as a phone would."""
+    page.goto("/card/")
+    return qr_text(download(page, fr("QR code (PNG image)")))

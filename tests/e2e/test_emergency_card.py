@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
-from PIL import Image
-from pyzbar.pyzbar import decode
 
-from .support import Server, fr, screenshot
+from .support import Server, download, fr, qr_text, screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-def qr_text(png: bytes) -> str:
-    """Decode the single QR code of an image with zbar."""
-    symbols = decode(Image.open(io.BytesIO(png)))
-    assert len(symbols) == 1, f"expected one QR code, zbar found {len(symbols)}"
-    return symbols[0].data.decode("ascii")
-
-
-def download(page: Any, link_name: str) -> bytes:
-    """Tap a download link and return the file's bytes."""
-    with page.expect_download() as info:
-        page.get_by_role("link", name=link_name).click()
-    path = info.value.path()
-    with open(path, "rb") as file:
-        return file.read()
 
 
 def test_new_emergency_card_qr_opens_the_critical_facts(

@@ -24,9 +24,9 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     panel = gp.locator("#conversation")
     panel.get_by_label(fr("Proposed complementary objective")).fill(OBJECTIVE)
     panel.get_by_label(fr("Message"), exact=True).fill(MESSAGE)
-    panel.get_by_label(fr("Your name")).fill("Dr Paul Martin")
-    panel.get_by_label(fr("Your role")).fill("Médecin traitant")
-    panel.get_by_label(fr("How to reach you")).fill("paul.martin@medecin.mssante.fr")
+    panel.get_by_label(fr("Your name")).fill("Dr Sophie Bernard")
+    panel.get_by_label(fr("Your role")).fill("Médecin remplaçante")
+    panel.get_by_label(fr("How to reach you")).fill("sophie.bernard@medecin.mssante.fr")
     panel.get_by_role("button", name=fr("Send to the patient")).click()
     assert gp.get_by_role("heading", level=1).inner_text() == fr(
         "Thank you, your reply was sent to the patient"
@@ -41,7 +41,7 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     page = patient_page
     page.goto("/inbox/")
     replies = page.get_by_role("region", name=fr("Replies from your professionals"))
-    reply = replies.get_by_role("link", name="Dr Paul Martin")
+    reply = replies.get_by_role("link", name="Dr Sophie Bernard")
     assert reply.count() == 1
     assert fr("Waiting for your decision") in replies.inner_text()
     screenshot(page, "09-inbox")
@@ -56,7 +56,7 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     # The team sees it, with its author, and answers on the same link.
     team.goto("/inbox/")
     forwarded = team.get_by_role("region", name=fr("Replies passed on by patients"))
-    forwarded.get_by_role("link", name="Dr Paul Martin").click()
+    forwarded.get_by_role("link", name="Dr Sophie Bernard").click()
     text = team.inner_text("main")
     assert OBJECTIVE in text and MESSAGE in text and "D'accord pour en parler" in text
     team.get_by_label(fr("Your answer")).fill(ANSWER)
