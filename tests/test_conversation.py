@@ -10,6 +10,7 @@ import time_machine
 from flask import render_template
 from sqlalchemy import func, select
 
+from pathway.db import utcnow
 from pathway.models import Contribution, Message, Notification, Share
 from pathway.sharing import shares
 from pathway.sharing.sections import PRESETS, Audience
@@ -463,3 +464,28 @@ def test_recipient_view_without_replies_has_no_form(app, db, client, alice) -> N
     page = client.get(f"/s/{token}").get_data(as_text=True)
 
     assert "/reply" not in page
+
+
+def test_reply_on_locked_share_answers_410(app, db, client, alice) -> None:
+    share = make_share(alice, passcode="4321")
+    token = shares.share_token(share)
+    share.locked_at = utcnow()
+    db.commit()
+
+    response = post_reply(client, token, reply_data(passcode="4321"))
+
+    assert response.status_code == 410
+    assert count(db, Contribution) == 0
+
+
+def test_wrong_passcodes_on_the_reply_form_lock_the_link(app, db, client, alice) -> None:
+    share = make_share(alice, passcode="4321")
+    token = shares.share_token(share)
+    wrong = reply_data(passcode="0000")
+    statuses = [post_reply(client, token, wrong).status_code for _ in range(5)]
+
+    assert statuses == [422, 422, 422, 422, 410]
+    assert post_reply(client, token, reply_data(passcode="4321")).status_code == 410
+    db.refresh(share)
+    assert share.locked_at is not None
+    assert count(db, Contribution) == 0
