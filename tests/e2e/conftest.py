@@ -34,6 +34,17 @@ from .support import (
     wait_until_healthy,
 )
 
+BROWSER_CHECK = "test_browser.py"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without Chromium (outside CI), collect only the browser check: one skip, one message."""
+    if CHROMIUM.exists() or os.environ.get("CI") == "true":
+        return None
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return collection_path.name != BROWSER_CHECK
+    return None
+
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
