@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .support import Server, download, fr, qr_text, screenshot
+from .support import Server, download, fr, qr_text, run_axe, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,7 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
     # The demo's previous card no longer opens.
     old = stranger_page.goto(server.links["Emergency link"])
     assert old is not None and old.status == 410
+    assert run_axe(stranger_page) == []
 
     # A paramedic scans the card: the facts that matter first, calls one tap away.
     responder = stranger_page

@@ -9,7 +9,7 @@ import pytest
 
 from pathway.sharing.sections import SECTION_LABELS, Section
 
-from .support import PATIENT_EMAIL, fr, fr_label, screenshot, sign_in
+from .support import PATIENT_EMAIL, fr, fr_label, run_axe, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -96,4 +96,5 @@ def test_gp_share_shows_exactly_the_chosen_sections_until_withdrawn(
     assert response is not None and response.status == 410
     assert gp.get_by_role("heading", level=1).inner_text() == fr("This link has been withdrawn")
     assert "Pénicillines" not in gp.content()
+    assert run_axe(gp) == []
     screenshot(gp, "04-link-withdrawn-410")
