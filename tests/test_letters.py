@@ -371,15 +371,22 @@ def test_hostile_text_is_printed_literally_and_nothing_is_fetched(path, db, monk
     enrollment.objectives[1].text = HOSTILE[4]
     enrollment.programme.name = '<img src="file:///etc/passwd">'
     enrollment.patient.care_team[0].name = '<link rel="attachment" href="file:///etc/hostname">'
+    enrollment.competencies[0].text = HOSTILE[1]
+    enrollment.gp_topics = HOSTILE[2] + " " + HOSTILE[3]
+    enrollment.objectives[2].text = HOSTILE[0]
     db.flush()
-    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
-    text = pdf_text(letter.pdf)
+    start = letters.issue_letter(enrollment, LetterKind.START, educator)
+    end = letters.issue_letter(enrollment, LetterKind.END, educator)
+    start_text, end_text = pdf_text(start.pdf), pdf_text(end.pdf)
     for payload in HOSTILE:
-        assert payload in text, payload
-    assert "root:" not in text
-    reader = PdfReader(io.BytesIO(letter.pdf))
-    assert reader.attachments == {}
-    assert "/EmbeddedFiles" not in str(reader.trailer["/Root"])
+        assert payload in start_text, payload
+    for payload in HOSTILE[:4]:
+        assert payload in end_text, payload
+    for letter, text in ((start, start_text), (end, end_text)):
+        assert "root:" not in text
+        reader = PdfReader(io.BytesIO(letter.pdf))
+        assert reader.attachments == {}
+        assert "/EmbeddedFiles" not in str(reader.trailer["/Root"])
     assert refused == []
 
 
