@@ -24,7 +24,7 @@ def init_cli(app: Flask) -> None:
 @click.password_option(help="At least 12 characters.")
 def create_user_command(role: str, email: str, display_name: str, password: str) -> None:
     """Create a staff account (admin or educator)."""
-    with current_app.test_request_context():
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         try:
             user = accounts.create_user(email, password, Role(role), display_name)
         except accounts.AccountError as error:
@@ -39,7 +39,7 @@ def demo_command() -> None:
     """Load the demo data when absent, then print the demo logins and links."""
     from pathway.demo import DEMO_PASSWORD, EDUCATOR_EMAIL, PATIENT_EMAIL, load_demo
 
-    with current_app.test_request_context():
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         result = load_demo()
         session.commit()
         links = demo_links()
@@ -100,7 +100,7 @@ def purge_command(days: int | None, dry_run: bool) -> None:
     """Delete access and audit events older than the retention period (run it daily)."""
     from pathway.retention import RetentionError, purge
 
-    with current_app.test_request_context():
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         try:
             result = purge(days, dry_run=dry_run)
         except RetentionError as error:
