@@ -207,6 +207,7 @@ def test_patient_cannot_forward_to_a_programme_she_is_not_in(app, db, client, wo
     response = client.submit(f"{page}/forward", {"enrollment": str(bob_enrollment.id)}, page=page)
 
     assert response.status_code == 422
+    assert 'id="enrollment-error"' in response.get_data(as_text=True)
     db.refresh(contribution)
     assert contribution.status == ContributionStatus.PENDING
     assert contribution.enrollment_id is None

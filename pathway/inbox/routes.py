@@ -123,7 +123,11 @@ def forward(contribution_id: int) -> Response | tuple[str, int]:
         )
     except exchanges.ExchangeError as error:
         session.rollback()
-        form.comment.errors = [*form.comment.errors, str(error)]
+        if error.field in ("enrollment", "comment"):
+            field = getattr(form, error.field)
+            field.errors = [*field.errors, str(error)]
+        else:
+            flash(str(error), "error")
         return _contribution_page(item, 422, forward_form=form)
     session.commit()
     flash(
