@@ -15,6 +15,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(migrate_command)
     app.cli.add_command(purge_command)
+    app.cli.add_command(reset_two_factor_command)
 
 
 @click.command("create-user")
@@ -112,3 +113,18 @@ def purge_command(days: int | None, dry_run: bool) -> None:
         f"{verb} {result.access_events} access events and {result.audit_events} audit events "
         f"older than {result.cutoff:%Y-%m-%d %H:%M} UTC."
     )
+
+
+@click.command("reset-two-factor")
+@click.option("--email", required=True)
+def reset_two_factor_command(email: str) -> None:
+    """Turn off a staff member's two-step sign-in (lost phone and recovery codes)."""
+    from pathway.auth import twofactor
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        user = accounts.find_user(email)
+        if user is None:
+            raise click.ClickException(f"No account with the address {email}")
+        twofactor.reset(user)
+        session.commit()
+    click.echo(f"Two-step sign-in reset for {email}: they set it up again at their next sign-in.")

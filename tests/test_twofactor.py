@@ -213,3 +213,19 @@ def test_two_step_sign_in_is_required_in_production_only(tmp_path: Path) -> None
     )
     forced = {**base, "PATHWAY_ENV": "development", "STAFF_2FA_REQUIRED": "true"}
     assert load_config(tmp_path, forced)["STAFF_2FA_REQUIRED"] is True
+
+
+def test_reset_command_makes_the_user_enrol_again(app, client, db) -> None:
+    user = enrolled_educator()
+    codes = twofactor.replace_recovery_codes(user)
+    result = app.test_cli_runner().invoke(args=["reset-two-factor", "--email", "EVE@example.org"])
+    assert result.exit_code == 0, result.output
+    db.refresh(user)
+    assert user.totp_secret is None and not twofactor.is_enabled(user)
+    assert twofactor.remaining_recovery_codes(user) == 0
+    assert not twofactor._use_recovery_code(user, codes[0])
+    assert password_step(client, "eve@example.org").headers["Location"] == "/auth/two-factor/setup"
+    unknown = app.test_cli_runner().invoke(
+        args=["reset-two-factor", "--email", "ghost@example.org"]
+    )
+    assert unknown.exit_code != 0

@@ -169,3 +169,19 @@ def remaining_recovery_codes(user: User) -> int:
         )
     )
     return len(list(codes))
+
+
+def reset(user: User) -> None:
+    """Turn two-factor off (lost phone and codes): the user enrols again at the next sign-in."""
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    # Sessions opened with the old factor end now.
+    user.session_version += 1
+    audit.record("auth:2fa:reset", actor=user)
