@@ -274,7 +274,8 @@ def main() -> int:
         print(f"Revocations: {len(revocation_ok)}, all seen as 410 at once: {all(revocation_ok)}")
         print(
             f"Worker RSS (MiB) at start: {sorted(v // 1024 for v in first.values())}, "
-            f"at end: {sorted(v // 1024 for v in last.values())}"
+            f"at end: {sorted(v // 1024 for v in last.values())}; largest worker over time: "
+            f"{[max(s.values(), default=0) // 1024 for s in rss_samples]}"
         )
         print(f"AccessEvent count check: {'OK' if not mismatches else mismatches[:5]}")
         failed = (
