@@ -79,6 +79,11 @@ class Server:
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def link(self, label: str) -> str:
+        """A link the demo command printed, e.g. link("GP link")."""
+        assert label in self.links, f"the demo printed no '{label}:' line (it printed {self.links})"
+        return self.links[label]
+
 
 def demo_links(output: str) -> dict[str, str]:
     """The `Label: http…` lines the demo command prints (GP link, Emergency link)."""

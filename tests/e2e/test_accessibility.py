@@ -40,7 +40,7 @@ def go(path: str) -> Callable[[Any, Server], None]:
 PAGES: dict[str, tuple[str, Callable[[Any, Server], Any]]] = {
     "home": ("visitor", go("/")),
     "sign-in": ("visitor", go("/auth/login")),
-    "recipient-view": ("visitor", lambda page, server: page.goto(server.links["GP link"])),
+    "recipient-view": ("visitor", lambda page, server: page.goto(server.link("GP link"))),
     "invalid-link": ("visitor", go("/s/not-a-valid-token")),
     "patient-summary": ("patient", go("/patient/")),
     "share-choice": ("patient", go("/shares/new")),

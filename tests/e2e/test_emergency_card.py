@@ -33,7 +33,7 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
     screenshot(page, "05-emergency-card")
 
     # The demo's previous card no longer opens.
-    old = stranger_page.goto(server.links["Emergency link"])
+    old = stranger_page.goto(server.link("Emergency link"))
     assert old is not None and old.status == 410
     assert run_axe(stranger_page) == []
 
@@ -66,3 +66,4 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
     page.reload()
     openings = page.locator(".card-openings").inner_text()
     assert "SAMU 49" in openings
+    assert link.rsplit("/", 1)[1] not in server.log_text()

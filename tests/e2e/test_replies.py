@@ -20,7 +20,7 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
 ) -> None:
     # The GP opens the demo link and writes back.
     gp = stranger_page
-    gp.goto(server.links["GP link"])
+    gp.goto(server.link("GP link"))
     panel = gp.locator("#conversation")
     panel.get_by_label(fr("Proposed complementary objective")).fill(OBJECTIVE)
     panel.get_by_label(fr("Message"), exact=True).fill(MESSAGE)
@@ -63,7 +63,7 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     team.get_by_role("button", name=fr("Post the answer")).click()
 
     # The GP sees the answer on the link.
-    gp.goto(server.links["GP link"])
+    gp.goto(server.link("GP link"))
     conversation = gp.locator("#conversation").inner_text()
     assert fr("Answer from the ETP team") in conversation
     assert ANSWER in conversation

@@ -9,7 +9,7 @@ import pytest
 
 from pathway.sharing.sections import SECTION_LABELS, Section
 
-from .support import PATIENT_EMAIL, fr, fr_label, run_axe, screenshot, sign_in
+from .support import PATIENT_EMAIL, Server, fr, fr_label, run_axe, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +54,7 @@ def test_patient_signs_in_and_lands_on_the_summary(stranger_page: Any) -> None:
 
 
 def test_gp_share_shows_exactly_the_chosen_sections_until_withdrawn(
-    patient_page: Any, stranger_page: Any
+    server: Server, patient_page: Any, stranger_page: Any
 ) -> None:
     page = patient_page
     page.goto("/patient/")
@@ -81,6 +81,7 @@ def test_gp_share_shows_exactly_the_chosen_sections_until_withdrawn(
     response = gp.goto(link)
     assert response is not None and response.status == 200
     assert response.headers["referrer-policy"] == "no-referrer"
+    assert "no-store" in response.headers["cache-control"]
     assert "noindex" in response.headers["x-robots-tag"]
     assert gp.get_by_role("heading", level=1).inner_text() == "Camille Lefèvre"
     assert_shows_exactly(gp, "main", CHOSEN)
@@ -98,3 +99,8 @@ def test_gp_share_shows_exactly_the_chosen_sections_until_withdrawn(
     assert "Pénicillines" not in gp.content()
     assert run_axe(gp) == []
     screenshot(gp, "04-link-withdrawn-410")
+
+    # The link is a credential: the server's access log shows the route, never the token.
+    log = server.log_text()
+    assert "/s/<token>" in log
+    assert link.rsplit("/", 1)[1] not in log
