@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .support import Server, fr, qr_link_of_card, run_axe
+from .support import DEMO_PASSWORD, PATIENT_EMAIL, Server, fr, qr_link_of_card, run_axe
 
 pytestmark = pytest.mark.e2e
 
@@ -178,3 +178,28 @@ def tab_through(page: Any) -> tuple[list[str], list[str]]:
         sorted(reached),
     )
     return missing, no_focus_style
+
+
+def test_patient_signs_in_with_the_keyboard_alone(stranger_page: Any) -> None:
+    page = stranger_page
+    page.goto("/auth/login")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name=fr("Skip to content"))
+    assert page.evaluate("document.activeElement.textContent.trim()") == fr("Skip to content")
+    box = skip.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["y"] >= 0  # on screen once focused
+    focused_label = "document.activeElement.labels?.[0]?.textContent.trim() ?? null"
+    for _ in range(30):
+        if page.evaluate(focused_label) == fr("Email address"):
+            break
+        page.keyboard.press("Tab")
+    else:
+        pytest.fail("the email field cannot be reached with the Tab key")
+    page.keyboard.type(PATIENT_EMAIL)
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused_label) == fr("Password")
+    page.keyboard.type(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/patient/")
+    assert page.get_by_role("heading", level=1).inner_text() == fr("My summary")
