@@ -62,6 +62,12 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     team.get_by_label(fr("Your answer")).fill(ANSWER)
     team.get_by_role("button", name=fr("Post the answer")).click()
 
+    # The enrollment's page shows the reply too, with its author and proposed objective.
+    team.goto("/team/")
+    team.get_by_role("link", name="Camille Lefèvre").first.click()
+    passed_on = team.get_by_role("region", name=fr("Replies passed on by the patient")).inner_text()
+    assert "Dr Sophie Bernard" in passed_on and OBJECTIVE in passed_on
+
     # The GP sees the answer on the link.
     gp.goto(server.link("GP link"))
     conversation = gp.locator("#conversation").inner_text()
