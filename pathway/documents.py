@@ -147,7 +147,8 @@ def _serve(connection: Connection, memory_allowance: int) -> None:
         try:
             result = _render_here(html, css)
             reply: tuple[Any, ...] = ("ok", result.data, result.pages)
-        except MemoryError:
+        except (MemoryError, SystemError):
+            # C extensions out of memory often surface as SystemError, not MemoryError.
             reply = ("memory", "the document needs too much memory")
         except RecursionError:
             reply = ("failed", "the document is nested too deeply")

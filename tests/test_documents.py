@@ -61,7 +61,8 @@ def test_a_document_needing_too_much_memory_is_refused(app) -> None:
     rows = "".join(f"<tr><td>ligne {i}</td><td>{'texte ' * 20}</td></tr>" for i in range(3000))
     with pytest.raises(DocumentError) as refused:
         render_pdf(f"<table>{rows}</table>", CSS)
-    assert refused.value.reason in ("memory", "timeout")
+    # Out of memory shows up as MemoryError, a C library's failure, or a killed renderer.
+    assert refused.value.reason in ("memory", "timeout", "failed")
     app.config["PDF_MEMORY_MB"] = 512
     documents._renderer._stop()
     assert render_pdf(LETTER, CSS).pages == 1
