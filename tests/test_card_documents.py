@@ -14,11 +14,12 @@ from PIL import Image
 from pyzbar import pyzbar
 from pyzbar.pyzbar import ZBarSymbol
 from qrcode.constants import ERROR_CORRECT_M
+from sqlalchemy import select
 
 from pathway import tokens
 from pathway.cards import artifacts, qr
 from pathway.cards.service import create_card, regenerate_card, update_card
-from pathway.models import Allergy, Condition
+from pathway.models import Allergy, Condition, ShareArtifact
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Section
 from pathway.sharing.shares import share_url
 from tests.conftest import PUBLIC_BASE_URL
@@ -198,7 +199,7 @@ def test_lockscreen_image_is_phone_portrait_and_its_qr_decodes(app, alice) -> No
     assert top.getextrema()[0] == top.getextrema()[1]
 
 
-def test_documents_are_made_once_per_token_version(app, alice, monkeypatch) -> None:
+def test_documents_are_made_once_per_token_version(app, db, alice, monkeypatch) -> None:
     calls: list[str] = []
     real_card, real_lock = artifacts.render_card, artifacts.render_lockscreen
     monkeypatch.setattr(artifacts, "render_card", lambda *a: calls.append("card") or real_card(*a))
@@ -218,6 +219,10 @@ def test_documents_are_made_once_per_token_version(app, alice, monkeypatch) -> N
     assert calls == ["card", "lock", "card", "lock"]
     new_qr = document(app, card, artifacts.QR_PNG)
     assert new_qr != old_qr
+    versions = db.scalars(
+        select(ShareArtifact.token_version).where(ShareArtifact.share_id == card.id)
+    )
+    assert set(versions) == {2}, "documents of a replaced QR code are not kept"
     assert decode_png(new_qr) == [new_url]
 
 

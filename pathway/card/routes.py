@@ -18,7 +18,7 @@ from pathway.documents import DocumentError
 from pathway.models import Role
 from pathway.patient.routes import current_patient
 from pathway.sharing.sections import EMERGENCY_SECTIONS, parse_sections
-from pathway.sharing.shares import ShareError, share_url
+from pathway.sharing.shares import ShareError
 
 bp = Blueprint("card", __name__, url_prefix="/card")
 patient_only = role_required(Role.PATIENT)
@@ -58,7 +58,6 @@ def _render(form: CardSectionsForm | None = None, status: int = 200):  # type: i
         render_template(
             "card/index.html",
             card=card,
-            url=share_url(card) if card else "",
             stale=artifacts.is_stale(card) if card else False,
             openings=service.card_openings(patient),
             form=form,

@@ -111,6 +111,15 @@ def remake_printed(share: Share) -> None:
     ensure_artifacts(share)
 
 
+def discard_old_versions(share: Share) -> None:
+    """Delete the documents of earlier token versions: their QR codes answer 410 anyway."""
+    session.execute(
+        delete(ShareArtifact).where(
+            ShareArtifact.share_id == share.id, ShareArtifact.token_version != share.token_version
+        )
+    )
+
+
 def is_stale(share: Share) -> bool:
     """Whether the printed facts differ from what the card would print today."""
     facts = stored(share).get(FACTS)

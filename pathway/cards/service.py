@@ -78,6 +78,7 @@ def regenerate_card(share: Share, actor: User | None = None) -> None:
     """Give the card a new link and QR code: the previous ones answer 410 from now on."""
     shares.rotate_share(share, actor=actor)
     session.flush()
+    artifacts.discard_old_versions(share)
     artifacts.ensure_artifacts(share)
 
 
