@@ -18,7 +18,7 @@ accesslog = "-"
 errorlog = "-"
 # No %(r)s, %(U)s, %(q)s or %(f)s: the path holds the token of a shared link, and the
 # referrer may too. The route template (/s/<token>) comes from pathway's X-Route header.
-access_log_format = '%(h)s %(t)s "%(m)s %({x-route}o)s" %(s)s %(b)s %(L)ss'
+access_log_format = '%(h)s %(t)s "%(m)s %({x-route}o)s" %(s)s %(b)s %(L)ss %(p)s'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # No shared control socket in the home directory: several instances may run side by side.
 control_socket_disable = True

@@ -1,0 +1,90 @@
+"""Behind one proxy, several gunicorn workers share one Redis count per client address."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from pathway import ROOT
+from pathway.migrate import upgrade
+from tests.test_logs_gunicorn import BIN, free_port, request, wait_until_serving
+from tests.test_ratelimit_redis import REDIS_URL
+
+LINK_LIMIT = 120  # GET /s/<token>: 120 per minute per client address
+
+
+@pytest.fixture
+def shared_redis() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL} (outside CI)")
+    return client
+
+
+def test_random_tokens_from_one_client_hit_the_limit_across_workers(
+    shared_redis, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    upgrade(url)
+    port, prefix = free_port(), f"pathway-test-{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "PATHWAY_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "TRUSTED_PROXIES": "1",
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "WEB_CONCURRENCY": "3",
+    }
+    access_log = tmp_path / "access.log"
+    with (tmp_path / "server.log").open("wb") as server_log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--config", str(ROOT / "gunicorn.conf.py"),
+                "--bind", f"127.0.0.1:{port}",
+                "--access-logfile", str(access_log),
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until_serving(port, process)
+            statuses = [
+                # The client forges its own X-Forwarded-For entry each time; the proxy appends
+                # the real address, which is the one the limit counts.
+                request(port, "GET", f"/s/{secrets.token_urlsafe(32)}",
+                        {"X-Forwarded-For": f"10.1.{i // 250}.{i % 250}, 203.0.113.9"})
+                for i in range(LINK_LIMIT + 10)
+            ]  # fmt: skip
+            other_client = request(
+                port, "GET", f"/s/{secrets.token_urlsafe(32)}", {"X-Forwarded-For": "198.51.100.4"}
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            keys = shared_redis.keys(f"{prefix}:*")
+            if keys:
+                shared_redis.delete(*keys)
+    assert statuses[:LINK_LIMIT] == [404] * LINK_LIMIT
+    assert statuses[LINK_LIMIT:] == [429] * 10
+    assert other_client == 404
+    workers = set(re.findall(r"<(\d+)>$", access_log.read_text(), re.M))
+    assert len(workers) >= 2, "the requests were served by several workers"
