@@ -79,7 +79,7 @@ def test_patient_creates_a_share_with_a_changed_selection(client, db, alice) -> 
 
 
 def shares_url_in(html: str) -> str:
-    return re.search(r'id="share-url" type="text" class="link-field" value="([^"]+)"', html).group(1)
+    return re.search(r'id="share-url" class="link-field" rows="3" readonly>([^<]+)</textarea>', html).group(1)
 
 
 def test_passcode_share_reminds_to_give_the_passcode_separately(client, db, alice) -> None:

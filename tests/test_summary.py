@@ -145,8 +145,9 @@ def test_free_text_is_escaped_in_the_patient_pages(client, db, alice, payload) -
         response = client.submit(f"/patient/{slug}/new", hostile)
         assert response.status_code == 302, (slug, response.get_data(as_text=True)[:500])
     client.submit("/patient/life-context", {"text": payload})
+    assert client.submit("/patient/identity", {"first_name": payload, "last_name": payload, "phone": ""}).status_code == 302
     client.submit("/patient/emergency-protocol", {"situations": payload, "what_to_do": payload, "critical_action": payload[:200], "what_to_avoid": payload, "reference_centre": payload})
-    for url in ["/patient/", *(f"/patient/{slug}" for slug in ITEM_FORMS), "/patient/emergency-protocol", "/patient/life-context"]:
+    for url in ["/patient/", *(f"/patient/{slug}" for slug in ITEM_FORMS), "/patient/emergency-protocol", "/patient/life-context", "/patient/identity", "/shares/new?audience=gp"]:
         html = client.get(url).get_data(as_text=True)
         assert payload not in html, url
         assert "<script>alert(1)" not in html and "<img src=x" not in html

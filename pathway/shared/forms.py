@@ -12,7 +12,6 @@ class PasscodeForm(FlaskForm):
     passcode = PasswordField(
         _l("Passcode"),
         validators=[DataRequired(message=_l("Enter the passcode.")), Length(max=64)],
-        description=_l("The patient gave it to you separately from the link."),
         render_kw={"autocomplete": "off"},
     )
     viewer = StringField(

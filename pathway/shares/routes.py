@@ -43,7 +43,11 @@ def status_of(share: Share) -> str:
 
 
 def _labels(values: list[str]) -> list[str]:
-    return [str(SECTION_LABELS[section]) for section in parse_sections(values)]
+    """The sections' names, or one "All sections" when nothing is left out."""
+    sections = parse_sections(values)
+    if len(sections) == len(Section):
+        return [_("All sections")]
+    return [str(SECTION_LABELS[section]) for section in sections]
 
 
 @bp.get("/")
