@@ -623,3 +623,17 @@ def test_patient_list_shows_consent_and_letters_at_a_glance(
     assert "Courrier de début émis" in html and "Courrier de fin émis" not in html
     sign_in(other_client, "eve@example.org")
     assert "Accord du patient non recueilli" in other_client.get("/team/").get_data(as_text=True)
+
+
+def test_educator_who_chose_english_issues_an_english_letter(client, team, db) -> None:
+    team["claire"].locale = "en"
+    db.flush()
+    alice = team["alice"]
+    url = f"/team/enrollments/{alice.id}/letters/start"
+    sign_in(client, "claire@example.org")
+    html = page(client, url)
+    assert "Summary of the Shared Educational Assessment and of the personalised programme" in html
+    assert "Dear Doctor," in html
+    assert client.submit(url, {}).status_code == 302
+    db.refresh(alice)
+    assert alice.letters[0].locale == "en"
