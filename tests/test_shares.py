@@ -107,6 +107,15 @@ def test_preview_shows_exactly_what_the_recipient_sees_and_creates_nothing(clien
     assert 'value="Dr Martin, cabinet de Trélazé"' in preview
 
 
+def test_preview_needs_no_recipient_name_but_creating_does(client, db, alice) -> None:
+    preview = client.submit("/shares/new", form(Audience.GP, label="", action="preview"), page="/shares/new?audience=gp")
+    assert preview.status_code == 200
+    assert "Alice allergen" in preview.get_data(as_text=True)
+    created = client.submit("/shares/new", form(Audience.GP, label=""), page="/shares/new?audience=gp")
+    assert created.status_code == 422
+    assert share_count(db) == 0
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -88,11 +88,17 @@ def new() -> str | Response | tuple[str, int]:
     audience = form.audience_value()
     if audience is None:
         return redirect(url_for("shares.new"))
-    if not form.validate_on_submit():
+    wants_preview = request.form.get("action") == "preview"
+    valid = form.validate_on_submit()
+    if not valid and wants_preview and set(form.errors) == {"label"}:
+        # A preview needs no recipient's name yet: only creating the link does.
+        form.label.errors = []
+        valid = True
+    if not valid:
         return _new_page(patient, form, audience), 422
     sections = parse_sections(form.sections.data or [])
     expiry = shares.Expiry(form.expiry.data)
-    if request.form.get("action") == "preview":
+    if wants_preview:
         return _new_page(patient, form, audience, preview=(sections, expiry))
     try:
         share = shares.create_share(
