@@ -488,3 +488,23 @@ def test_demo_prints_a_gp_link_that_opens_every_section(app, client, db) -> None
     assert response.status_code == 200
     assert "Camille Lefèvre" in html and "Hydrocortisone 100 mg IM" in html
     assert 'id="conversation"' in html
+
+
+def test_link_routes_take_opaque_tokens_never_integer_or_uuid_ids(app) -> None:
+    rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/s/")]
+    assert rules
+    for rule in rules:
+        assert "<int:" not in rule.rule and "<uuid:" not in rule.rule, rule.rule
+        assert "<token>" in rule.rule
+
+
+def test_patient_page_letters_link_to_the_patients_own_download(client, db) -> None:
+    from tests.factories import sign_in
+
+    alice = make_patient("Alice")
+    letter = _letter(db, alice, enroll(alice, make_programme("Programme A")))
+    db.commit()
+    sign_in(client, "alice@example.org")
+    html = client.get("/patient/").get_data(as_text=True)
+    assert f"/programme/letters/{letter.public_id}.pdf" in html
+    assert "/s/" not in html
