@@ -255,3 +255,31 @@ def test_signed_out_visitor_and_educator_cannot_open_share_pages(other_client, d
     sign_in(other_client, "eve@example.org")
     assert other_client.get("/shares/").status_code == 404
     assert other_client.get("/shares/new").status_code == 404
+
+
+def test_emergency_card_is_managed_on_its_own_page_not_as_a_link(client, db, alice) -> None:
+    from pathway.models import ShareKind
+
+    card = make_share(alice, Audience.PARAMEDIC, kind=ShareKind.EMERGENCY, label="Carte d'urgence")
+    db.commit()
+    assert client.get(f"/shares/{card.public_id}").headers["Location"].endswith("/card/")
+    assert client.submit(f"/shares/{card.public_id}/rotate", {}, page="/shares/").status_code == 404
+    assert client.submit(f"/shares/{card.public_id}/revoke", {}, page="/shares/").status_code == 404
+    assert "Carte d&#39;urgence" not in client.get("/shares/").get_data(as_text=True)
+
+
+def test_extending_the_expiry_in_the_database_reopens_an_old_link(client, db, alice) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    share = make_share(alice, expiry=shares.Expiry.DAY)
+    db.commit()
+    path = path_of(share)
+    later = share.expires_at + dt.timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        assert client.get(path).status_code == 410
+        # The database is the only truth: the same token opens again once the expiry moves.
+        share.expires_at = later + dt.timedelta(days=1)
+        db.commit()
+        assert client.get(path).status_code == 200

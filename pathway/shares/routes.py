@@ -149,11 +149,21 @@ def _new_page(
     return render_template("shares/new.html", **context)
 
 
+def _link_share(patient: Patient, public_id: str) -> Share:
+    """The patient's own professional link; the emergency card is managed on its own page."""
+    share = shares.patient_share(patient, public_id)
+    if share.kind != ShareKind.LINK:
+        abort(404)
+    return share
+
+
 @bp.get("/<public_id>")
 @patient_only
-def detail(public_id: str) -> str:
+def detail(public_id: str) -> str | Response:
     patient = current_patient()
     share = shares.patient_share(patient, public_id)
+    if share.kind == ShareKind.EMERGENCY:
+        return redirect(url_for("card.index"))
     status = status_of(share)
     url = shares.share_url(share) if status == "active" else ""
     return render_template(
@@ -175,7 +185,7 @@ def detail(public_id: str) -> str:
 @patient_only
 def revoke(public_id: str) -> Response:
     patient = current_patient()
-    share = shares.patient_share(patient, public_id)
+    share = _link_share(patient, public_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     shares.revoke_share(share, actor=current_user)
@@ -188,7 +198,7 @@ def revoke(public_id: str) -> Response:
 @patient_only
 def rotate(public_id: str) -> Response:
     patient = current_patient()
-    share = shares.patient_share(patient, public_id)
+    share = _link_share(patient, public_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     if status_of(share) != "active":
