@@ -58,7 +58,9 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server and the browser stop as soon as the journeys are done,
+# rather than idling through the rest of the test run.
+@pytest.fixture(scope="package")
 def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """gunicorn (gunicorn.conf.py) over a migrated SQLite database holding the demo data."""
     workdir = tmp_path_factory.mktemp("e2e")
@@ -115,9 +117,9 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: Path) -> Iterator[Any]:
-    """One headless Chromium for the whole run."""
+    """One headless Chromium for all the journeys."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -139,7 +141,7 @@ def phones(browser: Any, server: Server) -> Iterator[Phones]:
     assert phones.problems == [], "\n".join(phones.problems)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def signed_in_states(browser: Any, server: Server) -> dict[str, dict[str, Any]]:
     """Sign each persona in once (sign-in is rate limited per account); tests reuse the cookies."""
     states: dict[str, dict[str, Any]] = {}
