@@ -160,13 +160,19 @@ class Phones:
             context.close()
 
 
+def follow(page: Any, target: Any) -> Any:
+    """Tap a link or a submit button and wait for the next page; return its response."""
+    with page.expect_navigation() as navigation:
+        target.click()
+    return navigation.value
+
+
 def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
     """Sign in through the form, as a person would."""
     page.goto("/auth/login")
     page.get_by_label(fr("Email address")).fill(email)
     page.get_by_label(fr("Password")).fill(password)
-    page.get_by_role("button", name=fr("Sign in")).click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name=fr("Sign in")))
     assert "/auth/login" not in page.url, f"sign-in failed for {email}: {page.inner_text('main')}"
 
 

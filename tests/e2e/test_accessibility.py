@@ -7,25 +7,25 @@ from typing import Any
 
 import pytest
 
-from .support import DEMO_PASSWORD, PATIENT_EMAIL, Server, fr, qr_link_of_card, run_axe
+from .support import DEMO_PASSWORD, PATIENT_EMAIL, Server, follow, fr, qr_link_of_card, run_axe
 
 pytestmark = pytest.mark.e2e
 
 
 def open_enrollment(page: Any, server: Server) -> None:
     page.goto("/team/")
-    page.get_by_role("link", name="Camille Lefèvre").first.click()
+    follow(page, page.get_by_role("link", name="Camille Lefèvre").first)
 
 
 def open_letter_preview(page: Any, server: Server) -> None:
     open_enrollment(page, server)
-    page.locator("#letters").get_by_role("link", name=fr("Preview and issue")).first.click()
+    follow(page, page.locator("#letters").get_by_role("link", name=fr("Preview and issue")).first)
 
 
 def open_share_preview(page: Any, server: Server) -> None:
     page.goto("/shares/new?audience=pharmacist")
     page.get_by_label(fr("Who is this link for?")).fill("Pharmacie du Centre")
-    page.get_by_role("button", name=fr("Preview what they will see")).click()
+    follow(page, page.get_by_role("button", name=fr("Preview what they will see")))
 
 
 def open_emergency_view(page: Any, server: Server) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .support import Server, download, fr, qr_text, run_axe, screenshot
+from .support import Server, download, follow, fr, qr_text, run_axe, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +19,8 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
     assert page.get_by_role("heading", level=1).inner_text() == fr("My emergency card")
 
     # A fresh card: withdraw the demo's, then create one with the suggested sections.
-    page.get_by_role("button", name=fr("Withdraw my card")).click()
-    page.get_by_role("button", name=fr("Create my emergency card")).click()
+    follow(page, page.get_by_role("button", name=fr("Withdraw my card")))
+    follow(page, page.get_by_role("button", name=fr("Create my emergency card")))
     assert page.get_by_role("heading", name=fr("Your QR code")).is_visible()
 
     # The QR code to download and the one on screen both decode to the card's short link.
@@ -59,7 +59,7 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
 
     # The crew names itself; the patient sees who opened the card.
     responder.get_by_label(fr("Who are you? (e.g. SAMU 49, VSAV Angers)")).fill("SAMU 49")
-    responder.get_by_role("button", name=fr("Send")).click()
+    follow(responder, responder.get_by_role("button", name=fr("Send")))
     assert responder.get_by_role("status").inner_text() == fr(
         "Thank you. The patient will see who opened their card."
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .support import Server, fr, screenshot
+from .support import Server, follow, fr, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     panel.get_by_label(fr("Your name")).fill("Dr Sophie Bernard")
     panel.get_by_label(fr("Your role")).fill("Médecin remplaçante")
     panel.get_by_label(fr("How to reach you")).fill("sophie.bernard@medecin.mssante.fr")
-    panel.get_by_role("button", name=fr("Send to the patient")).click()
+    follow(gp, panel.get_by_role("button", name=fr("Send to the patient")))
     assert gp.get_by_role("heading", level=1).inner_text() == fr(
         "Thank you, your reply was sent to the patient"
     )
@@ -45,26 +45,26 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     assert reply.count() == 1
     assert fr("Waiting for your decision") in replies.inner_text()
     screenshot(page, "09-inbox")
-    reply.click()
+    follow(page, reply)
     assert MESSAGE in page.inner_text("main")
     page.get_by_label(fr("Your comment for the team (optional)")).fill(
         "D'accord pour en parler à l'atelier."
     )
-    page.get_by_role("button", name=fr("Pass it on to my ETP team")).click()
+    follow(page, page.get_by_role("button", name=fr("Pass it on to my ETP team")))
     assert fr("Passed on to your ETP team") in page.inner_text("main")
 
     # The team sees it, with its author, and answers on the same link.
     team.goto("/inbox/")
     forwarded = team.get_by_role("region", name=fr("Replies passed on by patients"))
-    forwarded.get_by_role("link", name="Dr Sophie Bernard").click()
+    follow(team, forwarded.get_by_role("link", name="Dr Sophie Bernard"))
     text = team.inner_text("main")
     assert OBJECTIVE in text and MESSAGE in text and "D'accord pour en parler" in text
     team.get_by_label(fr("Your answer")).fill(ANSWER)
-    team.get_by_role("button", name=fr("Post the answer")).click()
+    follow(team, team.get_by_role("button", name=fr("Post the answer")))
 
     # The enrollment's page shows the reply too, with its author and proposed objective.
     team.goto("/team/")
-    team.get_by_role("link", name="Camille Lefèvre").first.click()
+    follow(team, team.get_by_role("link", name="Camille Lefèvre").first)
     passed_on = team.get_by_role("region", name=fr("Replies passed on by the patient")).inner_text()
     assert "Dr Sophie Bernard" in passed_on and OBJECTIVE in passed_on
 

@@ -9,7 +9,7 @@ import pytest
 
 from pathway.sharing.sections import SECTION_LABELS, Section
 
-from .support import PATIENT_EMAIL, Server, fr, fr_label, run_axe, screenshot, sign_in
+from .support import PATIENT_EMAIL, Server, follow, fr, fr_label, run_axe, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -58,21 +58,21 @@ def test_gp_share_shows_exactly_the_chosen_sections_until_withdrawn(
 ) -> None:
     page = patient_page
     page.goto("/patient/")
-    page.get_by_role("link", name=fr("Share my summary")).first.click()
-    page.get_by_role("link", name=fr("General practitioner (médecin traitant)")).click()
+    follow(page, page.get_by_role("link", name=fr("Share my summary")).first)
+    follow(page, page.get_by_role("link", name=fr("General practitioner (médecin traitant)")))
     page.get_by_label(fr("Who is this link for?")).fill("Dr Anne Roux, maison de santé d'Avrillé")
     for section in Section:
         box = page.get_by_role("checkbox", name=fr_label(SECTION_LABELS[section]), exact=True)
         box.set_checked(section in CHOSEN)
     page.get_by_role("radio", name=fr("7 days")).check()
-    page.get_by_role("button", name=fr("Preview what they will see")).click()
+    follow(page, page.get_by_role("button", name=fr("Preview what they will see")))
 
     # The preview is exactly what the GP will see.
     assert_shows_exactly(page, "#preview", CHOSEN)
     page.locator("#preview-title").evaluate("heading => heading.scrollIntoView({block: 'start'})")
     screenshot(page, "02-share-preview")
 
-    page.get_by_role("button", name=fr("Create the link")).click()
+    follow(page, page.get_by_role("button", name=fr("Create the link")))
     link = page.locator("#share-url").input_value()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/s/[\w.-]+", link), link
 
@@ -90,7 +90,7 @@ def test_gp_share_shows_exactly_the_chosen_sections_until_withdrawn(
     # The patient sees the opening, then withdraws the link.
     page.reload()
     assert fr("Nobody has opened this yet.") not in page.inner_text("main")
-    page.get_by_role("button", name=fr("Withdraw the link")).click()
+    follow(page, page.get_by_role("button", name=fr("Withdraw the link")))
     assert page.get_by_role("button", name=fr("Withdraw the link")).count() == 0
 
     response = gp.reload()

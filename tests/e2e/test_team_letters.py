@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from .support import fr, screenshot
+from .support import follow, fr, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def test_educator_issues_the_start_letter_only_with_the_patients_agreement(
 ) -> None:
     page = educator_page
     page.goto("/team/")
-    page.get_by_role("link", name="Camille Lefèvre").first.click()
+    follow(page, page.get_by_role("link", name="Camille Lefèvre").first)
     assert page.get_by_role("heading", level=1).inner_text() == "Camille Lefèvre"
     screenshot(page, "07-educator-enrollment")
 
@@ -37,23 +37,24 @@ def test_educator_issues_the_start_letter_only_with_the_patients_agreement(
         "button", name=fr("Record that the patient withdraws their agreement")
     )
     if withdraw.count():
-        withdraw.click()
+        follow(page, withdraw)
     record = page.locator("#consent").get_by_role("button", name=fr("Record the oral agreement"))
     assert record.is_visible()
-    start_letter_card(page).get_by_role("link", name=fr("Preview and issue")).click()
-    with page.expect_response(lambda r: r.request.method == "POST") as refused:
-        page.get_by_role("button", name=fr("Issue the letter")).click()
-    assert refused.value.status == 403
+    follow(page, start_letter_card(page).get_by_role("link", name=fr("Preview and issue")))
+    refused = follow(page, page.get_by_role("button", name=fr("Issue the letter")))
+    assert refused.status == 403
     assert page.get_by_role("alert").count() >= 1
     page.goto("/team/")
-    page.get_by_role("link", name="Camille Lefèvre").first.click()
+    follow(page, page.get_by_role("link", name="Camille Lefèvre").first)
     issued_before = start_letter_card(page).inner_text()
 
     # The educator records the agreement the patient gave orally today.
     page.locator("#consent").get_by_label(fr("Agreement collected orally on")).fill(
         dt.date.today().isoformat()
     )
-    page.locator("#consent").get_by_role("button", name=fr("Record the oral agreement")).click()
+    follow(
+        page, page.locator("#consent").get_by_role("button", name=fr("Record the oral agreement"))
+    )
     assert (
         page.locator("#consent")
         .get_by_role("button", name=fr("Record that the patient withdraws their agreement"))
@@ -61,7 +62,7 @@ def test_educator_issues_the_start_letter_only_with_the_patients_agreement(
     )
 
     # Preview first, then issue: a new version of the start letter.
-    start_letter_card(page).get_by_role("link", name=fr("Preview and issue")).click()
+    follow(page, start_letter_card(page).get_by_role("link", name=fr("Preview and issue")))
     assert page.get_by_role("heading", level=1).inner_text() == fr(START_TITLE)
     preview = page.locator(".letter-sheet")
     assert "Dr Paul Martin" in preview.inner_text()
@@ -69,7 +70,7 @@ def test_educator_issues_the_start_letter_only_with_the_patients_agreement(
         "heading => heading.scrollIntoView({block: 'start'})"
     )
     screenshot(page, "08-letter-preview")
-    page.get_by_role("button", name=fr("Issue the letter")).click()
+    follow(page, page.get_by_role("button", name=fr("Issue the letter")))
     issued = start_letter_card(page).inner_text()
     assert issued != issued_before
 
