@@ -283,3 +283,20 @@ def test_extending_the_expiry_in_the_database_reopens_an_old_link(client, db, al
         share.expires_at = later + dt.timedelta(days=1)
         db.commit()
         assert client.get(path).status_code == 200
+
+
+def test_link_qr_code_is_made_once_per_link_version(client, db, alice) -> None:
+    from pathway.models import ShareArtifact
+
+    share = make_share(alice)
+    db.commit()
+    first = client.get(f"/shares/{share.public_id}").get_data(as_text=True)
+    second = client.get(f"/shares/{share.public_id}").get_data(as_text=True)
+    stored = db.scalars(select(ShareArtifact).where(ShareArtifact.share_id == share.id)).all()
+    assert len(stored) == 1 and stored[0].token_version == 1
+    qr = lambda html: re.search(r'class="share-qr" src="([^"]+)"', html).group(1)  # noqa: E731
+    assert qr(first) == qr(second)
+    client.submit(f"/shares/{share.public_id}/rotate", {}, page=f"/shares/{share.public_id}")
+    rotated = client.get(f"/shares/{share.public_id}").get_data(as_text=True)
+    assert qr(rotated) != qr(first)
+    assert len(db.scalars(select(ShareArtifact).where(ShareArtifact.share_id == share.id)).all()) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -11,7 +12,6 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from pathway import privacy
-from pathway.cards.qr import qr_data_uri
 from pathway.db import session, utcnow
 from pathway.models import Patient, Share, ShareKind
 from pathway.patient.routes import current_patient, patient_only
@@ -166,12 +166,14 @@ def detail(public_id: str) -> str | Response:
         return redirect(url_for("card.index"))
     status = status_of(share)
     url = shares.share_url(share) if status == "active" else ""
+    qr = "data:image/png;base64," + base64.b64encode(shares.link_qr_png(share)).decode() if url else ""
+    session.commit()
     return render_template(
         "shares/detail.html",
         share=share,
         status=status,
         url=url,
-        qr=qr_data_uri(url) if url else "",
+        qr=qr,
         just_created=request.args.get("created") == "1",
         events=access.access_log(patient.id, share),
         audience_label=AUDIENCE_LABELS[share.audience],

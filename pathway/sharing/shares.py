@@ -15,11 +15,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from pathway import audit, tokens
 from pathway.accounts import external_url
 from pathway.db import session, utcnow
-from pathway.models import Notification, Patient, Share, ShareKind, User
+from pathway.models import Notification, Patient, Share, ShareArtifact, ShareKind, User
 from pathway.sharing.sections import REPLYING_AUDIENCES, Audience, Section
 
 MAX_PASSCODE_ATTEMPTS = 5
@@ -274,3 +275,36 @@ def _lock(share: Share) -> None:
                 link=f"/shares/{share.public_id}",
             )
         )
+
+
+LINK_QR = "link-qr.png"
+
+
+def link_qr_png(share: Share) -> bytes:
+    """The QR code of the share's current link: made once per token version, then read from storage."""
+    from pathway.cards.qr import qr_png
+
+    stored = session.scalar(
+        select(ShareArtifact).where(
+            ShareArtifact.share_id == share.id,
+            ShareArtifact.token_version == share.token_version,
+            ShareArtifact.name == LINK_QR,
+        )
+    )
+    if stored is not None:
+        return stored.data
+    data = qr_png(share_url(share))
+    try:
+        with session.begin_nested():
+            session.add(
+                ShareArtifact(
+                    share_id=share.id,
+                    token_version=share.token_version,
+                    name=LINK_QR,
+                    content_type="image/png",
+                    data=data,
+                )
+            )
+    except IntegrityError:  # another request stored the same code first: same bytes
+        pass
+    return data
