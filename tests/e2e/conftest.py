@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -93,9 +94,14 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         assert done.returncode == 0, f"flask {command} failed:\n{done.stdout}\n{done.stderr}"
         output = done.stdout
     log = workdir / "server.log"
+    command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"]
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        # If the test run itself is killed, the server stops too instead of lingering.
+        command = [setpriv, "--pdeathsig", "TERM", "--", *command]
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
+            command,
             cwd=ROOT,
             env=env,
             stdout=log_file,
