@@ -123,3 +123,12 @@ def test_the_layout_has_no_external_resources_and_fits_phones(client) -> None:
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page
     assert "http://" not in page.replace("https://pathway.test", "")
     assert "<script" not in page
+
+
+def test_staff_reach_two_step_sign_in_from_the_menu(client, db) -> None:
+    make_user("eve@example.org", Role.EDUCATOR)
+    sign_in(client, "eve@example.org")
+    page = client.get("/team/").get_data(as_text=True)
+    assert 'href="/auth/two-factor/setup"' in page
+    assert "Connexion en deux étapes" in page
+    assert client.get("/auth/two-factor/setup").status_code == 200
