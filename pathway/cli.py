@@ -16,6 +16,8 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(migrate_command)
     app.cli.add_command(purge_command)
     app.cli.add_command(reset_two_factor_command)
+    app.cli.add_command(create_programme_command)
+    app.cli.add_command(add_educator_command)
 
 
 @click.command("create-user")
@@ -128,3 +130,42 @@ def reset_two_factor_command(email: str) -> None:
         twofactor.reset(user)
         session.commit()
     click.echo(f"Two-step sign-in reset for {email}: they set it up again at their next sign-in.")
+
+
+@click.command("create-programme")
+@click.option("--name", required=True, help="The programme's name.")
+@click.option("--hospital", default="")
+@click.option("--service", default="", help="The hospital service running it.")
+def create_programme_command(name: str, hospital: str, service: str) -> None:
+    """Create an ETP programme (then add educators with add-educator)."""
+    from pathway.enrollments import EnrollmentError, create_programme
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        try:
+            programme = create_programme(name, hospital=hospital, service=service)
+        except EnrollmentError as error:
+            session.rollback()
+            raise click.ClickException(str(error)) from None
+        session.commit()
+        click.echo(f"Created programme {programme.id}: {programme.name}")
+
+
+@click.command("add-educator")
+@click.option("--programme", "programme_id", type=int, required=True, help="The programme's id.")
+@click.option("--email", required=True, help="An existing educator account.")
+def add_educator_command(programme_id: int, email: str) -> None:
+    """Make an educator a member of a programme's team."""
+    from pathway.enrollments import EnrollmentError, add_educator
+    from pathway.models import Programme
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        programme = session.get(Programme, programme_id)
+        if programme is None:
+            raise click.ClickException(f"No programme with id {programme_id}.")
+        try:
+            user = add_educator(programme, email)
+        except EnrollmentError as error:
+            session.rollback()
+            raise click.ClickException(str(error)) from None
+        session.commit()
+        click.echo(f"{user.email} is now in the team of {programme.name}")

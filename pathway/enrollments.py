@@ -273,6 +273,32 @@ def update_programme(
     programme.coordinator_email = accounts.normalise_email(coordinator_email)
 
 
+def create_programme(name: str, *, hospital: str = "", service: str = "") -> Programme:
+    """Create an ETP programme; its coordinator's details are then filled on its page."""
+    name = name.strip()
+    if not name:
+        raise EnrollmentError(_("Give the programme a name."))
+    if session.scalar(select(Programme).where(Programme.name == name)) is not None:
+        raise EnrollmentError(_("A programme already has this name."))
+    programme = Programme(
+        name=name[:200], hospital=hospital.strip()[:200], service=service.strip()[:200]
+    )
+    session.add(programme)
+    session.flush()
+    return programme
+
+
+def add_educator(programme: Programme, email: str) -> User:
+    """Make an existing educator account a member of the programme's team."""
+    user = accounts.find_user(email)
+    if user is None or user.role != Role.EDUCATOR:
+        raise EnrollmentError(_("No educator account has this email address."))
+    if user not in programme.educators:
+        programme.educators.append(user)
+        session.flush()
+    return user
+
+
 def add_workshop(
     programme: Programme, title: str, description: str, *, collective: bool
 ) -> Workshop:
