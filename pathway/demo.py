@@ -75,10 +75,20 @@ def load_demo() -> DemoResult:
         educators=[educator],
     )
     workshops = [
-        Workshop(title="Comprendre ma maladie et mon traitement", description="Atelier collectif, 2 h."),
-        Workshop(title="Adapter mon traitement en situation de stress", description="Atelier collectif, 2 h."),
-        Workshop(title="Réaliser l'injection d'hydrocortisone", description="Atelier pratique, 1 h 30."),
-        Workshop(title="Voyager et partir en vacances sereinement", description="Atelier collectif, 1 h 30."),
+        Workshop(
+            title="Comprendre ma maladie et mon traitement", description="Atelier collectif, 2 h."
+        ),
+        Workshop(
+            title="Adapter mon traitement en situation de stress",
+            description="Atelier collectif, 2 h.",
+        ),
+        Workshop(
+            title="Réaliser l'injection d'hydrocortisone", description="Atelier pratique, 1 h 30."
+        ),
+        Workshop(
+            title="Voyager et partir en vacances sereinement",
+            description="Atelier collectif, 1 h 30.",
+        ),
     ]
     programme.workshops = workshops
 
@@ -147,7 +157,9 @@ def load_demo() -> DemoResult:
         reference_centre_phone="02 41 35 36 37",
     )
     patient.emergency_contacts = [
-        EmergencyContact(name="Julien Lefèvre", relationship_label="Conjoint", phone="06 98 76 54 32"),
+        EmergencyContact(
+            name="Julien Lefèvre", relationship_label="Conjoint", phone="06 98 76 54 32"
+        ),
     ]
     patient.care_team = [
         CareTeamMember(
@@ -180,19 +192,36 @@ def load_demo() -> DemoResult:
         gp_topics="L'adaptation des doses lors des épisodes infectieux de l'hiver.",
     )
     enrollment.objectives = [
-        Objective(text="Savoir adapter les doses d'hydrocortisone en cas de fièvre", is_treatment_related=True),
-        Objective(text="Réaliser seule l'injection d'hydrocortisone d'urgence", is_treatment_related=True),
+        Objective(
+            text="Savoir adapter les doses d'hydrocortisone en cas de fièvre",
+            is_treatment_related=True,
+        ),
+        Objective(
+            text="Réaliser seule l'injection d'hydrocortisone d'urgence", is_treatment_related=True
+        ),
         Objective(text="Préparer un voyage à l'étranger en toute sécurité"),
     ]
     enrollment.attendances = [
-        WorkshopAttendance(workshop=workshops[0], status=AttendanceStatus.ATTENDED,
-                           scheduled_on=utcnow().date() - dt.timedelta(days=21)),
-        WorkshopAttendance(workshop=workshops[1], status=AttendanceStatus.ATTENDED,
-                           scheduled_on=utcnow().date() - dt.timedelta(days=7)),
-        WorkshopAttendance(workshop=workshops[2], status=AttendanceStatus.PLANNED,
-                           scheduled_on=utcnow().date() + dt.timedelta(days=7)),
-        WorkshopAttendance(workshop=workshops[3], status=AttendanceStatus.PLANNED,
-                           scheduled_on=utcnow().date() + dt.timedelta(days=21)),
+        WorkshopAttendance(
+            workshop=workshops[0],
+            status=AttendanceStatus.ATTENDED,
+            scheduled_on=utcnow().date() - dt.timedelta(days=21),
+        ),
+        WorkshopAttendance(
+            workshop=workshops[1],
+            status=AttendanceStatus.ATTENDED,
+            scheduled_on=utcnow().date() - dt.timedelta(days=7),
+        ),
+        WorkshopAttendance(
+            workshop=workshops[2],
+            status=AttendanceStatus.PLANNED,
+            scheduled_on=utcnow().date() + dt.timedelta(days=7),
+        ),
+        WorkshopAttendance(
+            workshop=workshops[3],
+            status=AttendanceStatus.PLANNED,
+            scheduled_on=utcnow().date() + dt.timedelta(days=21),
+        ),
     ]
     enrollment.competencies = [
         Competency(text="Explique avec ses mots le rôle du cortisol et les signes d'alerte"),
@@ -200,7 +229,11 @@ def load_demo() -> DemoResult:
     session.add_all([educator, programme, user, patient, enrollment])
     session.flush()
     for section in Section:
-        session.add(SectionUpdate(patient_id=patient.id, section=section.value, updated_by="Camille Lefèvre"))
+        session.add(
+            SectionUpdate(
+                patient_id=patient.id, section=section.value, updated_by="Camille Lefèvre"
+            )
+        )
     session.flush()
     _demo_emergency_card(patient, user)
     _demo_gp_share(patient, user)
@@ -241,7 +274,9 @@ def _demo_gp_reply(patient: Patient) -> None:
     from pathway.sharing.shares import active_gp_share
 
     share = active_gp_share(patient)
-    already = session.scalar(select(Contribution.id).where(Contribution.patient_id == patient.id).limit(1))
+    already = session.scalar(
+        select(Contribution.id).where(Contribution.patient_id == patient.id).limit(1)
+    )
     if share is None or not share.allow_replies or already is not None:
         return
     exchanges.submit_contribution(
@@ -271,7 +306,9 @@ def _demo_consent_and_letter(patient: Patient) -> None:
         return
     # Only the first run records consent: a withdrawal made in the demo is respected.
     if not enrollment.consents:
-        consent.record_oral_consent(enrollment, educators[0], utcnow().date() - dt.timedelta(days=30))
+        consent.record_oral_consent(
+            enrollment, educators[0], utcnow().date() - dt.timedelta(days=30)
+        )
     if consent.has_active_consent(enrollment) and not enrollment.letters:
         letters.issue_letter(enrollment, LetterKind.START, educators[0])
         session.flush()

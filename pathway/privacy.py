@@ -23,7 +23,6 @@ from pathway.models import (
     Message,
     Notification,
     Patient,
-    Share,
     User,
 )
 
@@ -31,7 +30,9 @@ EXPORT_FORMAT = "pathway.patient-export"
 EXPORT_VERSION = 1
 
 # Secrets and internal keys: never exported (they protect the patient, they are not about them).
-SECRET_COLUMNS = frozenset({"password_hash", "passcode_hash", "totp_secret", "totp_last_step", "pdf"})
+SECRET_COLUMNS = frozenset(
+    {"password_hash", "passcode_hash", "totp_secret", "totp_last_step", "pdf"}
+)
 
 
 class PrivacyError(Exception):
@@ -94,7 +95,9 @@ def export_patient_data(patient: Patient) -> dict[str, Any]:
         select(Contribution).where(Contribution.patient_id == patient.id).order_by(Contribution.id)
     ).all()
     messages = (
-        session.scalars(select(Message).where(Message.share_id.in_(share_ids)).order_by(Message.id)).all()
+        session.scalars(
+            select(Message).where(Message.share_id.in_(share_ids)).order_by(Message.id)
+        ).all()
         if share_ids
         else []
     )
@@ -117,14 +120,18 @@ def export_patient_data(patient: Patient) -> dict[str, Any]:
         "conditions": [_row(item) for item in patient.conditions],
         "treatments": [_row(item) for item in patient.medications],
         "allergies": [_row(item) for item in patient.allergies],
-        "emergency_protocol": _row(patient.emergency_protocol) if patient.emergency_protocol else None,
+        "emergency_protocol": _row(patient.emergency_protocol)
+        if patient.emergency_protocol
+        else None,
         "emergency_contacts": [_row(item) for item in patient.emergency_contacts],
         "care_team": [_row(item) for item in patient.care_team],
         "enrollments": enrollments,
         "shares": [
             {**_row(share), "has_passcode": share.passcode_hash is not None} for share in shares
         ],
-        "access_events": [{**_row(event), "share_public_id": share_public[event.share_id]} for event in events],
+        "access_events": [
+            {**_row(event), "share_public_id": share_public[event.share_id]} for event in events
+        ],
         "contributions": [_row(item) for item in contributions],
         "messages": [_row(item) for item in messages],
         "notifications": [_row(item) for item in notifications],
@@ -139,7 +146,8 @@ def delete_account(user: User, password: str) -> None:
     if user.password_hash is None or not accounts._verify(user.password_hash, password):
         raise PrivacyError("password", str(_l("Wrong password: nothing was deleted.")))
     patient_id = patient.id
-    # Shares, sections, enrollments, letters, access events… go with the patient (ON DELETE CASCADE).
+    # Shares, sections, enrollments, letters, access events… go with the patient
+    # (ON DELETE CASCADE).
     session.delete(patient)
     session.flush()
     session.delete(user)

@@ -53,15 +53,23 @@ class ItemKind:
 
 ITEM_SECTIONS: dict[Section, ItemKind] = {
     Section.CONDITIONS: ItemKind(
-        Condition, "conditions", ("label", "is_rare", "orphacode", "emergency_guideline_url", "notes")
+        Condition,
+        "conditions",
+        ("label", "is_rare", "orphacode", "emergency_guideline_url", "notes"),
     ),
-    Section.TREATMENTS: ItemKind(Medication, "medications", ("name", "dosage", "instructions", "is_critical")),
-    Section.ALLERGIES: ItemKind(Allergy, "allergies", ("substance", "reaction", "is_intolerance", "is_severe")),
+    Section.TREATMENTS: ItemKind(
+        Medication, "medications", ("name", "dosage", "instructions", "is_critical")
+    ),
+    Section.ALLERGIES: ItemKind(
+        Allergy, "allergies", ("substance", "reaction", "is_intolerance", "is_severe")
+    ),
     Section.EMERGENCY_CONTACTS: ItemKind(
         EmergencyContact, "emergency_contacts", ("name", "relationship_label", "phone")
     ),
     Section.CARE_TEAM: ItemKind(
-        CareTeamMember, "care_team", ("role", "name", "organisation", "phone", "email", "secure_email")
+        CareTeamMember,
+        "care_team",
+        ("role", "name", "organisation", "phone", "email", "secure_email"),
     ),
 }
 IDENTITY_FIELDS = ("first_name", "last_name", "birth_date", "phone")
@@ -101,12 +109,14 @@ def check_orphacode(value: str) -> str:
     if value.upper().startswith("ORPHA:"):
         value = value[6:].strip()
     if value and not ORPHACODE.fullmatch(value):
-        raise SummaryError("orphacode", str(_l("The ORPHAcode is a number of 1 to 7 digits, e.g. 85138.")))
+        raise SummaryError(
+            "orphacode", str(_l("The ORPHAcode is a number of 1 to 7 digits, e.g. 85138."))
+        )
     return value
 
 
 def check_https_url(value: str, field: str = "emergency_guideline_url") -> str:
-    """Return the URL if it is a plain https address, or raise SummaryError (no javascript:, no http)."""
+    """Return the URL if it is a plain https address, else raise SummaryError (no javascript:)."""
     value = value.strip()
     if not value:
         return ""
@@ -128,11 +138,19 @@ def _clean(section: Section, values: dict[str, Any]) -> dict[str, Any]:
     for name, value in cleaned.items():
         if isinstance(value, str):
             cleaned[name] = value.strip()
-        elif value is None and name not in ("is_rare", "is_critical", "is_intolerance", "is_severe", "role"):
+        elif value is None and name not in (
+            "is_rare",
+            "is_critical",
+            "is_intolerance",
+            "is_severe",
+            "role",
+        ):
             cleaned[name] = ""
     if section == Section.CONDITIONS:
         cleaned["orphacode"] = check_orphacode(cleaned["orphacode"] or "") or None
-        cleaned["emergency_guideline_url"] = check_https_url(cleaned["emergency_guideline_url"] or "") or None
+        cleaned["emergency_guideline_url"] = (
+            check_https_url(cleaned["emergency_guideline_url"] or "") or None
+        )
         cleaned["is_rare"] = bool(cleaned["is_rare"])
     if section == Section.CARE_TEAM:
         cleaned["role"] = CareRole(cleaned["role"])
@@ -192,7 +210,9 @@ def update_identity(patient: Patient, values: dict[str, Any], updated_by: str) -
     if not last_name:
         raise SummaryError("last_name", str(_l("Enter your last name.")))
     birth_date = values.get("birth_date")
-    if birth_date is not None and (birth_date > utcnow().date() or birth_date < dt.date(1900, 1, 1)):
+    if birth_date is not None and (
+        birth_date > utcnow().date() or birth_date < dt.date(1900, 1, 1)
+    ):
         raise SummaryError("birth_date", str(_l("Enter a real date of birth.")))
     patient.first_name = first_name
     patient.last_name = last_name

@@ -113,7 +113,9 @@ class Client(FlaskClient):
         assert match, f"no CSRF token on {page} (status {response.status_code})"
         return match.group(1)
 
-    def submit(self, url: str, data: dict[str, Any] | None = None, page: str | None = None, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def submit(
+        self, url: str, data: dict[str, Any] | None = None, page: str | None = None, **kwargs: Any
+    ):  # type: ignore[no-untyped-def]
         """POST a form as a browser would: fetch the page, take its token, post."""
         form = dict(data or {})
         form["csrf_token"] = self.csrf_token(page or url)

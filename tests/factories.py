@@ -33,7 +33,9 @@ def make_user(email: str, role: Role = Role.PATIENT, password: str = PASSWORD, *
     return user
 
 
-def make_patient(first_name: str = "Alice", last_name: str = "Martin", email: str | None = None) -> Patient:
+def make_patient(
+    first_name: str = "Alice", last_name: str = "Martin", email: str | None = None
+) -> Patient:
     """A patient with an account and one item in every section."""
     user = make_user(email or f"{first_name.lower()}@example.org", Role.PATIENT)
     patient = Patient(
@@ -60,7 +62,9 @@ def make_patient(first_name: str = "Alice", last_name: str = "Martin", email: st
         reference_centre_phone="01 02 03 04 05",
     )
     patient.emergency_contacts = [
-        EmergencyContact(name=f"{first_name} contact", relationship_label="Sister", phone="06 00 00 00 01")
+        EmergencyContact(
+            name=f"{first_name} contact", relationship_label="Sister", phone="06 00 00 00 01"
+        )
     ]
     patient.care_team = [
         CareTeamMember(

@@ -22,11 +22,14 @@ SENTINELS: dict[Section, tuple[str, ...]] = {
     ),
     Section.EMERGENCY_CONTACTS: ("Alice contact",),
     Section.CARE_TEAM: ("Dr Alice GP", "gp-alice@medecin.mssante.fr"),
-    Section.ETP_PROGRESS: ("Alice life objective", "Alice treatment objective", "Coordinator of Programme A"),
+    Section.ETP_PROGRESS: (
+        "Alice life objective",
+        "Alice treatment objective",
+        "Coordinator of Programme A",
+    ),
     Section.TREATMENT_OBJECTIVES: ("Alice treatment objective",),
     Section.LIFE_CONTEXT: ("Alice life context",),
 }
-
 
 
 def assert_scope(html: str, chosen) -> None:  # type: ignore[no-untyped-def]
@@ -37,7 +40,9 @@ def assert_scope(html: str, chosen) -> None:  # type: ignore[no-untyped-def]
             assert (sentinel in html) == bool(owners & set(chosen)), (sentinel, owners, chosen)
 
 
-def make_share(patient: Patient, audience: Audience = Audience.GP, sections=None, **options) -> Share:  # type: ignore[no-untyped-def]
+def make_share(
+    patient: Patient, audience: Audience = Audience.GP, sections=None, **options
+) -> Share:  # type: ignore[no-untyped-def]
     """A share created through the domain function, as the patient's page would."""
     return shares.create_share(
         patient,
@@ -54,4 +59,6 @@ def path_of(share: Share) -> str:
 
 
 def events_of(db, share: Share) -> int:  # type: ignore[no-untyped-def]
-    return db.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.share_id == share.id))
+    return db.scalar(
+        select(func.count()).select_from(AccessEvent).where(AccessEvent.share_id == share.id)
+    )

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from pathway import tokens
-from pathway.db import utcnow
 from pathway.models import AccessEvent, AuditEvent, ShareKind
 from pathway.sharing import shares
 from pathway.sharing.sections import PRESETS, Audience, Section
@@ -45,11 +44,16 @@ def test_each_preset_shows_its_sections_and_nothing_else(client, db, audience) -
     assert "2 janvier 1980" in html
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(chosen=st.sets(st.sampled_from(list(Section)), min_size=1))
 def test_random_section_subsets_never_leak_unshared_data(app, db, chosen) -> None:
     client = app.test_client()
-    alice = db.scalar(select(shares.Patient).where(shares.Patient.first_name == "Alice")) or alice_enrolled()
+    alice = (
+        db.scalar(select(shares.Patient).where(shares.Patient.first_name == "Alice"))
+        or alice_enrolled()
+    )
     share = make_share(alice, Audience.OTHER, sections=[s for s in Section if s in chosen])
     db.flush()
     html = client.get(path_of(share), base_url="https://pathway.test").get_data(as_text=True)
@@ -285,11 +289,15 @@ def test_each_view_records_exactly_one_access_event(client, db) -> None:
     share = make_share(make_patient("Alice"), Audience.PHARMACIST)
     db.commit()
     path = path_of(share)
-    client.get(path, headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile Safari/604.1"})
+    client.get(
+        path, headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile Safari/604.1"}
+    )
     assert events_of(db, share) == 1
     client.get(path)
     assert events_of(db, share) == 2
-    event = db.scalars(select(AccessEvent).where(AccessEvent.share_id == share.id).order_by(AccessEvent.id)).first()
+    event = db.scalars(
+        select(AccessEvent).where(AccessEvent.share_id == share.id).order_by(AccessEvent.id)
+    ).first()
     assert event.outcome == "shown"
     assert event.audience == "pharmacist"
     assert event.sections == [s.value for s in PRESETS[Audience.PHARMACIST]]
@@ -331,7 +339,9 @@ def test_wrong_passcodes_show_attempts_left_then_lock_and_tell_the_patient(clien
     for left in (4, 3, 2, 1):
         response = client.submit(path, {"passcode": "0000"})
         assert response.status_code == 401
-        assert f"Tentatives restantes avant le verrouillage du lien : {left}" in response.get_data(as_text=True)
+        assert f"Tentatives restantes avant le verrouillage du lien : {left}" in response.get_data(
+            as_text=True
+        )
     response = client.submit(path, {"passcode": "0000"})
     assert response.status_code == 410
     assert "Ce lien est verrouillé" in response.get_data(as_text=True)
@@ -344,7 +354,9 @@ def test_wrong_passcodes_show_attempts_left_then_lock_and_tell_the_patient(clien
     assert notice is not None and notice.kind == "share_locked"
     outcomes = db.scalars(select(AccessEvent.outcome).where(AccessEvent.share_id == share.id)).all()
     assert outcomes.count("denied_passcode") == 5
-    assert db.scalar(select(AuditEvent).where(AuditEvent.tag == "share:passcode:locked")) is not None
+    assert (
+        db.scalar(select(AuditEvent).where(AuditEvent.tag == "share:passcode:locked")) is not None
+    )
 
 
 def test_right_passcode_after_the_budget_is_spent_still_fails(client, db) -> None:
@@ -369,7 +381,7 @@ def test_passcode_post_without_csrf_is_refused(client, db) -> None:
 
 # XSS -----------------------------------------------------------------------------------
 
-PAYLOADS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>']
+PAYLOADS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -387,11 +399,27 @@ def test_free_text_comes_out_escaped_in_the_recipient_view(client, db, payload) 
         medication.name = medication.dosage = medication.instructions = payload
     alice.allergies[0].substance = alice.allergies[0].reaction = payload
     protocol = alice.emergency_protocol
-    for name in ("situations", "what_to_do", "critical_action", "what_to_avoid", "reference_centre", "reference_centre_phone"):
+    for name in (
+        "situations",
+        "what_to_do",
+        "critical_action",
+        "what_to_avoid",
+        "reference_centre",
+        "reference_centre_phone",
+    ):
         setattr(protocol, name, payload)
-    alice.emergency_contacts.append(EmergencyContact(name=payload, relationship_label=payload, phone=payload))
+    alice.emergency_contacts.append(
+        EmergencyContact(name=payload, relationship_label=payload, phone=payload)
+    )
     alice.care_team.append(
-        CareTeamMember(role=CareRole.NURSE, name=payload, organisation=payload, phone=payload, email=payload, secure_email=payload)
+        CareTeamMember(
+            role=CareRole.NURSE,
+            name=payload,
+            organisation=payload,
+            phone=payload,
+            email=payload,
+            secure_email=payload,
+        )
     )
     share = make_share(alice, label=payload)
     db.commit()
@@ -413,8 +441,13 @@ def _letter(db, patient, enrollment):  # type: ignore[no-untyped-def]
     pdf = b"%PDF-1.4 test letter"
     enrollment.consents.append(Consent(method="oral", recorded_by_name="Eve"))
     letter = Letter(
-        enrollment=enrollment, kind=LetterKind.START, version=1, pdf=pdf,
-        sha256=hashlib.sha256(pdf).hexdigest(), snapshot={}, issued_by_name="Eve",
+        enrollment=enrollment,
+        kind=LetterKind.START,
+        version=1,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        snapshot={},
+        issued_by_name="Eve",
     )
     db.add(letter)
     db.flush()

@@ -1,4 +1,4 @@
-"""The patient's shares: create with a preview, the link and its QR code, revoke, rotate, access log."""
+"""The patient's shares: create with a preview, the link and its QR, revoke, rotate, access log."""
 
 from __future__ import annotations
 
@@ -49,21 +49,34 @@ def test_patient_chooses_an_audience_then_sees_its_preset(client, alice) -> None
     page = client.get("/shares/new?audience=pharmacist").get_data(as_text=True)
     checked = set(re.findall(r'name="sections" value="(\w+)" checked', page))
     assert checked == {s.value for s in PRESETS[Audience.PHARMACIST]}
-    assert 'value="30d" checked' in page or 'checked id="expiry-2"' in page or re.search(r'value="30d"[^>]*checked|checked[^>]*value="30d"', page)
+    assert (
+        'value="30d" checked' in page
+        or 'checked id="expiry-2"' in page
+        or re.search(r'value="30d"[^>]*checked|checked[^>]*value="30d"', page)
+    )
     # Replies are offered to a GP, a pharmacist or a nurse, not to a firefighter.
     assert 'name="allow_replies"' in page
-    assert 'name="allow_replies"' not in client.get("/shares/new?audience=firefighter").get_data(as_text=True)
+    assert 'name="allow_replies"' not in client.get("/shares/new?audience=firefighter").get_data(
+        as_text=True
+    )
 
 
 def test_patient_creates_a_share_with_a_changed_selection(client, db, alice) -> None:
     chosen = ["identity", "allergies", "life_context"]
-    response = client.submit("/shares/new", form(Audience.NURSE, sections=chosen, expiry="7d", allow_replies="y"), page="/shares/new?audience=nurse")
+    response = client.submit(
+        "/shares/new",
+        form(Audience.NURSE, sections=chosen, expiry="7d", allow_replies="y"),
+        page="/shares/new?audience=nurse",
+    )
     assert response.status_code == 303
     share = db.scalars(select(Share).where(Share.patient_id == alice.id)).one()
     assert share.sections == chosen
     assert share.audience == Audience.NURSE and share.allow_replies
     assert share.label == "Dr Martin, cabinet de Trélazé"
-    assert share.expires_at is not None and 6.9 < (share.expires_at - share.created_at).total_seconds() / 86400 < 7.1
+    assert (
+        share.expires_at is not None
+        and 6.9 < (share.expires_at - share.created_at).total_seconds() / 86400 < 7.1
+    )
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
     url = shares_url_in(detail)
     assert url.startswith("https://pathway.test/s/")
@@ -79,18 +92,24 @@ def test_patient_creates_a_share_with_a_changed_selection(client, db, alice) -> 
 
 
 def shares_url_in(html: str) -> str:
-    return re.search(r'id="share-url" class="link-field" rows="3" readonly>([^<]+)</textarea>', html).group(1)
+    return re.search(
+        r'id="share-url" class="link-field" rows="3" readonly>([^<]+)</textarea>', html
+    ).group(1)
 
 
 def test_passcode_share_reminds_to_give_the_passcode_separately(client, db, alice) -> None:
-    response = client.submit("/shares/new", form(Audience.GP, passcode="7391"), page="/shares/new?audience=gp")
+    response = client.submit(
+        "/shares/new", form(Audience.GP, passcode="7391"), page="/shares/new?audience=gp"
+    )
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Donnez le code séparément" in detail
     share = db.scalars(select(Share).where(Share.patient_id == alice.id)).one()
     assert share.passcode_hash and "7391" not in share.passcode_hash
 
 
-def test_preview_shows_exactly_what_the_recipient_sees_and_creates_nothing(client, db, alice) -> None:
+def test_preview_shows_exactly_what_the_recipient_sees_and_creates_nothing(
+    client, db, alice
+) -> None:
     data = form(Audience.PHARMACIST, action="preview")
     response = client.submit("/shares/new", data, page="/shares/new?audience=pharmacist")
     preview = response.get_data(as_text=True)
@@ -102,16 +121,23 @@ def test_preview_shows_exactly_what_the_recipient_sees_and_creates_nothing(clien
     share = make_share(alice, Audience.PHARMACIST)
     db.commit()
     recipient = client.get(path_of(share)).get_data(as_text=True)
-    assert re.search(r'<article class="shared-summary">.*?</article>', recipient, re.S).group(0) == article
+    assert (
+        re.search(r'<article class="shared-summary">.*?</article>', recipient, re.S).group(0)
+        == article
+    )
     # The preview keeps the form as typed.
     assert 'value="Dr Martin, cabinet de Trélazé"' in preview
 
 
 def test_preview_needs_no_recipient_name_but_creating_does(client, db, alice) -> None:
-    preview = client.submit("/shares/new", form(Audience.GP, label="", action="preview"), page="/shares/new?audience=gp")
+    preview = client.submit(
+        "/shares/new", form(Audience.GP, label="", action="preview"), page="/shares/new?audience=gp"
+    )
     assert preview.status_code == 200
     assert "Alice allergen" in preview.get_data(as_text=True)
-    created = client.submit("/shares/new", form(Audience.GP, label=""), page="/shares/new?audience=gp")
+    created = client.submit(
+        "/shares/new", form(Audience.GP, label=""), page="/shares/new?audience=gp"
+    )
     assert created.status_code == 422
     assert share_count(db) == 0
 
@@ -131,8 +157,12 @@ def test_preview_needs_no_recipient_name_but_creating_does(client, db, alice) ->
         ({"sections": ["identity", "bank_account"]}, "pas un choix valide"),
     ],
 )
-def test_bad_share_requests_are_refused_with_a_message(client, db, alice, overrides, message) -> None:
-    response = client.submit("/shares/new", form(Audience.GP, **overrides), page="/shares/new?audience=gp")
+def test_bad_share_requests_are_refused_with_a_message(
+    client, db, alice, overrides, message
+) -> None:
+    response = client.submit(
+        "/shares/new", form(Audience.GP, **overrides), page="/shares/new?audience=gp"
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert message in html, re.findall(r'class="error"[^>]*>([^<]*)', html)
@@ -140,7 +170,11 @@ def test_bad_share_requests_are_refused_with_a_message(client, db, alice, overri
 
 
 def test_replies_cannot_be_allowed_for_emergency_audiences(client, db, alice) -> None:
-    client.submit("/shares/new", form(Audience.FIREFIGHTER, allow_replies="y"), page="/shares/new?audience=firefighter")
+    client.submit(
+        "/shares/new",
+        form(Audience.FIREFIGHTER, allow_replies="y"),
+        page="/shares/new?audience=firefighter",
+    )
     share = db.scalars(select(Share).where(Share.patient_id == alice.id)).one()
     assert share.allow_replies is False
 
@@ -160,7 +194,9 @@ def test_rotate_gives_a_new_link_and_the_old_one_answers_410(client, db, alice) 
     share = make_share(alice)
     db.commit()
     old = path_of(share)
-    response = client.submit(f"/shares/{share.public_id}/rotate", {}, page=f"/shares/{share.public_id}")
+    response = client.submit(
+        f"/shares/{share.public_id}/rotate", {}, page=f"/shares/{share.public_id}"
+    )
     assert response.status_code == 303
     new_url = shares_url_in(client.get(response.headers["Location"]).get_data(as_text=True))
     assert client.get(old).status_code == 410
@@ -184,7 +220,10 @@ def test_actions_without_csrf_are_refused(client, db, alice) -> None:
     assert client.post(f"/shares/{share.public_id}/revoke").status_code == 400
     assert client.post(f"/shares/{share.public_id}/rotate").status_code == 400
     assert client.post("/shares/my-data").status_code == 400
-    assert client.post("/shares/delete-account", data={"password": "x", "confirm": "y"}).status_code == 400
+    assert (
+        client.post("/shares/delete-account", data={"password": "x", "confirm": "y"}).status_code
+        == 400
+    )
     db.refresh(share)
     assert share.revoked_at is None and share.token_version == 1
     assert share_count(db) == 1
@@ -199,8 +238,14 @@ def test_alice_cannot_reach_bobs_shares_or_their_log(client, db, alice) -> None:
     client.get(bob_path, headers={"User-Agent": "Firefox/120"})
     for url in (f"/shares/{bob_share.public_id}",):
         assert client.get(url).status_code == 404
-    assert client.submit(f"/shares/{bob_share.public_id}/revoke", {}, page="/shares/").status_code == 404
-    assert client.submit(f"/shares/{bob_share.public_id}/rotate", {}, page="/shares/").status_code == 404
+    assert (
+        client.submit(f"/shares/{bob_share.public_id}/revoke", {}, page="/shares/").status_code
+        == 404
+    )
+    assert (
+        client.submit(f"/shares/{bob_share.public_id}/rotate", {}, page="/shares/").status_code
+        == 404
+    )
     db.refresh(bob_share)
     assert bob_share.revoked_at is None and bob_share.token_version == 1
     for url in ("/shares/", "/shares/log"):
@@ -210,7 +255,11 @@ def test_alice_cannot_reach_bobs_shares_or_their_log(client, db, alice) -> None:
 def test_access_log_says_who_saw_what_and_when(client, other_client, db, alice) -> None:
     share = make_share(alice, Audience.PHARMACIST, passcode="4321", label="Pharmacie du Centre")
     db.commit()
-    other_client.submit(path_of(share), {"passcode": "4321", "viewer": "M. Durand, pharmacien"}, headers={"User-Agent": "Mozilla/5.0 (Android 14; Mobile) Firefox/120.0"})
+    other_client.submit(
+        path_of(share),
+        {"passcode": "4321", "viewer": "M. Durand, pharmacien"},
+        headers={"User-Agent": "Mozilla/5.0 (Android 14; Mobile) Firefox/120.0"},
+    )
     other_client.submit(path_of(share), {"passcode": "0000"})
     detail = client.get(f"/shares/{share.public_id}").get_data(as_text=True)
     overall = client.get("/shares/log").get_data(as_text=True)
@@ -221,7 +270,9 @@ def test_access_log_says_who_saw_what_and_when(client, other_client, db, alice) 
         assert "Version 1 de la synthèse" in page
         assert "téléphone · Firefox" in page
     assert "Pharmacie du Centre" in overall
-    event = db.scalars(select(AccessEvent).where(AccessEvent.share_id == share.id, AccessEvent.outcome == "shown")).one()
+    event = db.scalars(
+        select(AccessEvent).where(AccessEvent.share_id == share.id, AccessEvent.outcome == "shown")
+    ).one()
     assert event.summary_version == alice.summary_version
 
 
@@ -234,7 +285,7 @@ def test_locked_share_is_flagged_to_the_patient(client, other_client, db, alice)
     assert "Verrouillé après 5 codes d'accès erronés" in page
 
 
-@pytest.mark.parametrize("payload", ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>'])
+@pytest.mark.parametrize("payload", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'])
 def test_label_and_declared_viewer_are_escaped(client, other_client, db, alice, payload) -> None:
     share = make_share(alice, label=payload, passcode="4321")
     db.commit()
@@ -299,4 +350,6 @@ def test_link_qr_code_is_made_once_per_link_version(client, db, alice) -> None:
     client.submit(f"/shares/{share.public_id}/rotate", {}, page=f"/shares/{share.public_id}")
     rotated = client.get(f"/shares/{share.public_id}").get_data(as_text=True)
     assert qr(rotated) != qr(first)
-    assert len(db.scalars(select(ShareArtifact).where(ShareArtifact.share_id == share.id)).all()) == 2
+    assert (
+        len(db.scalars(select(ShareArtifact).where(ShareArtifact.share_id == share.id)).all()) == 2
+    )

@@ -40,7 +40,9 @@ class CountingHasher:
         return self.real.verify(hashed, secret)
 
 
-def test_64_parallel_wrong_guesses_evaluate_exactly_5_then_lock(database_url_for_tests, tmp_path, monkeypatch) -> None:
+def test_64_parallel_wrong_guesses_evaluate_exactly_5_then_lock(
+    database_url_for_tests, tmp_path, monkeypatch
+) -> None:
     app = create_app(make_config(database_url_for_tests, tmp_path))
     counting = CountingHasher(shares._hasher)
     monkeypatch.setattr(shares, "_hasher", counting)

@@ -7,7 +7,6 @@ import json
 from sqlalchemy import func, select
 
 from pathway.models import AccessEvent, Condition, Patient, Share, User
-from pathway.sharing import shares
 from pathway.sharing.sections import Audience
 from tests.factories import PASSWORD, enroll, make_patient, make_programme, sign_in
 from tests.sharing_helpers import make_share, path_of
@@ -31,9 +30,19 @@ def test_export_holds_all_of_alices_data_and_nothing_of_bobs(client, other_clien
     assert data["format"] == "pathway.patient-export" and data["version"] == 1
     assert data["patient"]["first_name"] == "Alice"
     assert data["account"]["email"] == "alice@example.org"
-    for sentinel in ("Alice condition", "Alice critical drug", "Alice allergen", "Alice what to do",
-                     "Alice contact", "Dr Alice GP", "Alice life context", "Alice treatment objective",
-                     "Alice BEP synthesis", "Pharmacie du Centre", "M. Durand"):
+    for sentinel in (
+        "Alice condition",
+        "Alice critical drug",
+        "Alice allergen",
+        "Alice what to do",
+        "Alice contact",
+        "Dr Alice GP",
+        "Alice life context",
+        "Alice treatment objective",
+        "Alice BEP synthesis",
+        "Pharmacie du Centre",
+        "M. Durand",
+    ):
         assert sentinel in text, sentinel
     assert data["conditions"][0]["orphacode"] == "85138"
     assert data["shares"][0]["has_passcode"] is True
@@ -52,9 +61,13 @@ def test_export_needs_the_patient_signed_in(other_client, db) -> None:
 def test_wrong_password_deletes_nothing(client, db) -> None:
     alice = make_patient("Alice")
     sign_in(client, "alice@example.org")
-    response = client.submit("/shares/delete-account", {"password": "not my password", "confirm": "y"})
+    response = client.submit(
+        "/shares/delete-account", {"password": "not my password", "confirm": "y"}
+    )
     assert response.status_code == 422
-    assert "Mot de passe incorrect : rien n'a été supprimé." in response.get_data(as_text=True).replace("&#39;", "'")
+    assert "Mot de passe incorrect : rien n'a été supprimé." in response.get_data(
+        as_text=True
+    ).replace("&#39;", "'")
     assert db.get(Patient, alice.id) is not None
 
 
@@ -67,7 +80,9 @@ def test_deletion_needs_the_confirmation_box(client, db) -> None:
     assert db.get(Patient, alice.id) is not None
 
 
-def test_deleting_the_account_removes_the_data_and_kills_every_link(client, other_client, db) -> None:
+def test_deleting_the_account_removes_the_data_and_kills_every_link(
+    client, other_client, db
+) -> None:
     alice = make_patient("Alice")
     enroll(alice, make_programme("Programme A"))
     first = make_share(alice)
@@ -85,8 +100,15 @@ def test_deleting_the_account_removes_the_data_and_kills_every_link(client, othe
     db.expunge_all()
     assert db.get(Patient, alice_id) is None
     assert db.get(User, user_id) is None
-    assert db.scalar(select(func.count()).select_from(Share).where(Share.patient_id == alice_id)) == 0
-    assert db.scalar(select(func.count()).select_from(Condition).where(Condition.patient_id == alice_id)) == 0
+    assert (
+        db.scalar(select(func.count()).select_from(Share).where(Share.patient_id == alice_id)) == 0
+    )
+    assert (
+        db.scalar(
+            select(func.count()).select_from(Condition).where(Condition.patient_id == alice_id)
+        )
+        == 0
+    )
     assert db.scalar(select(func.count()).select_from(AccessEvent)) == 0
     for link in links:
         assert other_client.get(link).status_code in (404, 410)

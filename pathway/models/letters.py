@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import enum
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +55,3 @@ class LetterDispatch(Base):
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     letter: Mapped[Letter] = relationship(back_populates="dispatches")
-
-
-

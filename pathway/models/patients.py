@@ -94,7 +94,9 @@ class Condition(Base):
     __tablename__ = "conditions"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[str] = mapped_column(String(200))
     is_rare: Mapped[bool] = mapped_column(default=False)
     orphacode: Mapped[str | None] = mapped_column(String(12))
@@ -109,7 +111,9 @@ class Medication(Base):
     __tablename__ = "medications"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     dosage: Mapped[str] = mapped_column(String(200), default="")
     instructions: Mapped[str] = mapped_column(String(500), default="")
@@ -123,7 +127,9 @@ class Allergy(Base):
     __tablename__ = "allergies"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     substance: Mapped[str] = mapped_column(String(200))
     reaction: Mapped[str] = mapped_column(String(300), default="")
     # An intolerance is not an allergy; responders treat them differently.
@@ -157,7 +163,9 @@ class EmergencyContact(Base):
     __tablename__ = "emergency_contacts"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(120))
     relationship_label: Mapped[str] = mapped_column(String(80), default="")
     phone: Mapped[str] = mapped_column(String(40))
@@ -177,7 +185,9 @@ class CareTeamMember(Base):
     __tablename__ = "care_team_members"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[CareRole]
     name: Mapped[str] = mapped_column(String(120))
     organisation: Mapped[str] = mapped_column(String(200), default="")

@@ -27,7 +27,9 @@ class Share(Base):
     id: Mapped[intpk]
     # Random, at least 128 bits: the only identifier that ever appears in a URL.
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[ShareKind] = mapped_column(default=ShareKind.LINK)
     audience: Mapped[Audience]
     label: Mapped[str] = mapped_column(String(120))

@@ -55,10 +55,14 @@ CARE_ROLE_LABELS = {
 
 class IdentityForm(FlaskForm):
     first_name = StringField(
-        _l("First name"), filters=[strip], validators=[required(_l("Enter your first name.")), limit(80)]
+        _l("First name"),
+        filters=[strip],
+        validators=[required(_l("Enter your first name.")), limit(80)],
     )
     last_name = StringField(
-        _l("Last name"), filters=[strip], validators=[required(_l("Enter your last name.")), limit(80)]
+        _l("Last name"),
+        filters=[strip],
+        validators=[required(_l("Enter your last name.")), limit(80)],
     )
     birth_date = DateField(
         _l("Date of birth"), validators=[Optional()], render_kw={"autocomplete": "bday"}
@@ -68,7 +72,9 @@ class IdentityForm(FlaskForm):
 
 class ConditionForm(FlaskForm):
     label = StringField(
-        _l("Condition"), filters=[strip], validators=[required(_l("Name the condition.")), limit(200)]
+        _l("Condition"),
+        filters=[strip],
+        validators=[required(_l("Name the condition.")), limit(200)],
     )
     is_rare = BooleanField(_l("Rare disease"))
     orphacode = StringField(
@@ -90,7 +96,9 @@ class ConditionForm(FlaskForm):
 
 class TreatmentForm(FlaskForm):
     name = StringField(
-        _l("Treatment"), filters=[strip], validators=[required(_l("Name the treatment.")), limit(200)]
+        _l("Treatment"),
+        filters=[strip],
+        validators=[required(_l("Name the treatment.")), limit(200)],
     )
     dosage = StringField(_l("Dosage"), filters=[strip], validators=[limit(200)])
     instructions = TextAreaField(_l("Instructions"), filters=[strip], validators=[limit(500)])
@@ -101,7 +109,9 @@ class TreatmentForm(FlaskForm):
 
 class AllergyForm(FlaskForm):
     substance = StringField(
-        _l("Substance"), filters=[strip], validators=[required(_l("Name the substance.")), limit(200)]
+        _l("Substance"),
+        filters=[strip],
+        validators=[required(_l("Name the substance.")), limit(200)],
     )
     reaction = StringField(_l("Reaction"), filters=[strip], validators=[limit(300)])
     is_intolerance = BooleanField(_l("Intolerance rather than allergy"))
@@ -136,7 +146,9 @@ class ProtocolForm(FlaskForm):
 
 class ContactForm(FlaskForm):
     name = StringField(
-        _l("Name"), filters=[strip], validators=[required(_l("Enter the person's name.")), limit(120)]
+        _l("Name"),
+        filters=[strip],
+        validators=[required(_l("Enter the person's name.")), limit(120)],
     )
     relationship_label = StringField(
         _l("Relationship"),
@@ -145,7 +157,9 @@ class ContactForm(FlaskForm):
         description=_l("For example: spouse, mother, neighbour."),
     )
     phone = StringField(
-        _l("Phone"), filters=[strip], validators=[required(_l("Enter a phone number.")), limit(40), PHONE]
+        _l("Phone"),
+        filters=[strip],
+        validators=[required(_l("Enter a phone number.")), limit(40), PHONE],
     )
 
 

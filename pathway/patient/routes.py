@@ -154,7 +154,9 @@ def edit_item(section_slug: str, item_id: int) -> str | Response | tuple[str, in
     return _item_form(patient, section, item)
 
 
-def _item_form(patient: Patient, section: Section, item: Any | None) -> str | Response | tuple[str, int]:
+def _item_form(
+    patient: Patient, section: Section, item: Any | None
+) -> str | Response | tuple[str, int]:
     form = ITEM_FORMS[section](obj=item)
     if form.validate_on_submit():
         try:

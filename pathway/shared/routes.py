@@ -44,7 +44,9 @@ def coordinators(patient: Patient) -> list[dict[str, str]]:
     found = []
     for enrollment in patient.enrollments:
         programme = enrollment.programme
-        if enrollment.ended_on is None and (programme.coordinator_phone or programme.coordinator_email):
+        if enrollment.ended_on is None and (
+            programme.coordinator_phone or programme.coordinator_email
+        ):
             found.append(
                 {
                     "hospital": programme.hospital,
@@ -113,7 +115,9 @@ def view(token: str) -> str:
     share = _open(token)
     if share.passcode_hash is not None:
         # GET never reveals anything of a protected share: only the form.
-        return render_template("shared/passcode.html", form=PasscodeForm(formdata=None), share=_form_facts(share))
+        return render_template(
+            "shared/passcode.html", form=PasscodeForm(formdata=None), share=_form_facts(share)
+        )
     return _show(share, token)
 
 
@@ -143,7 +147,10 @@ def unlock(token: str) -> str | Response | tuple[str, int]:
         return render_template("shared/gone.html", reason="locked", coordinators=contacts), 410
     session.commit()
     form.passcode.errors = [
-        _("Wrong passcode. Attempts left before the link locks: %(n)d.", n=share.passcode_attempts_left)
+        _(
+            "Wrong passcode. Attempts left before the link locks: %(n)d.",
+            n=share.passcode_attempts_left,
+        )
     ]
     return render_template("shared/passcode.html", form=form, share=_form_facts(share)), 401
 
@@ -183,7 +190,9 @@ def letter(token: str, letter_id: str) -> Response:
         from pathway.letters import letter_filename, load_letter_pdf, shared_letters
     except ImportError:  # the letters package is optional
         abort(404)
-    found = next((item for item in shared_letters(share.patient) if item.public_id == letter_id), None)
+    found = next(
+        (item for item in shared_letters(share.patient) if item.public_id == letter_id), None
+    )
     if found is None or found.enrollment.patient_id != share.patient_id:
         abort(404)
     data = load_letter_pdf(found)

@@ -6,7 +6,16 @@ import base64
 import json
 from typing import Any
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
@@ -15,8 +24,8 @@ from pathway import privacy
 from pathway.db import session, utcnow
 from pathway.models import Patient, Share, ShareKind
 from pathway.patient.routes import current_patient, patient_only
-from pathway.shares.forms import ActionForm, DeleteAccountForm, ShareForm
 from pathway.shared.routes import share_info
+from pathway.shares.forms import ActionForm, DeleteAccountForm, ShareForm
 from pathway.sharing import access, shares
 from pathway.sharing.sections import (
     AUDIENCE_LABELS,
@@ -30,6 +39,7 @@ from pathway.sharing.sections import (
 from pathway.sharing.view import build_view
 
 bp = Blueprint("shares", __name__, url_prefix="/shares")
+
 
 def status_of(share: Share) -> str:
     """active, revoked, locked or expired: what the patient reads next to a link."""
@@ -78,7 +88,9 @@ def new() -> str | Response | tuple[str, int]:
         try:
             audience = Audience(request.args.get("audience", ""))
         except ValueError:
-            return render_template("shares/choose.html", audiences=list(Audience), labels=AUDIENCE_LABELS)
+            return render_template(
+                "shares/choose.html", audiences=list(Audience), labels=AUDIENCE_LABELS
+            )
         form = ShareForm(
             formdata=None,
             data={"audience": audience.value, "sections": [s.value for s in PRESETS[audience]]},
@@ -138,7 +150,8 @@ def _new_page(
     if preview is not None:
         sections, expiry = preview
         now = utcnow()
-        # The same template and the same builder as the recipient's page: what you see is what they see.
+        # The same template and the same builder as the recipient's page:
+        # what you see is what they see.
         context["preview_view"] = build_view(patient, sections)
         context["preview_info"] = {
             "shared_on": now,
@@ -166,7 +179,11 @@ def detail(public_id: str) -> str | Response:
         return redirect(url_for("card.index"))
     status = status_of(share)
     url = shares.share_url(share) if status == "active" else ""
-    qr = "data:image/png;base64," + base64.b64encode(shares.link_qr_png(share)).decode() if url else ""
+    qr = (
+        "data:image/png;base64," + base64.b64encode(shares.link_qr_png(share)).decode()
+        if url
+        else ""
+    )
     session.commit()
     return render_template(
         "shares/detail.html",
@@ -217,7 +234,9 @@ def rotate(public_id: str) -> Response:
 def log() -> str:
     patient = current_patient()
     return render_template(
-        "shares/log.html", events=access.access_log(patient.id, limit=500), section_labels=_labels,
+        "shares/log.html",
+        events=access.access_log(patient.id, limit=500),
+        section_labels=_labels,
     )
 
 
@@ -232,7 +251,9 @@ def my_data() -> str | Response:
         response = make_response(body)
         response.headers["Content-Type"] = "application/json; charset=utf-8"
         stamp = utcnow().strftime("%Y-%m-%d")
-        response.headers["Content-Disposition"] = f'attachment; filename="pathway-mes-donnees-{stamp}.json"'
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="pathway-mes-donnees-{stamp}.json"'
+        )
         return response
     return render_template("shares/my_data.html", form=form, delete_form=DeleteAccountForm())
 
@@ -250,7 +271,10 @@ def delete_account() -> str | Response | tuple[str, int]:
         else:
             session.commit()
             logout_user()
-            flash(_("Your account and all your data have been deleted. Your links no longer open."), "success")
+            flash(
+                _("Your account and all your data have been deleted. Your links no longer open."),
+                "success",
+            )
             return redirect(url_for("site.index"), code=303)
     status = 422 if form.errors else 200
     return render_template("shares/delete_account.html", form=form), status

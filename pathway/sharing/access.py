@@ -13,7 +13,9 @@ MAX_VIEWER = 120
 def coarse_client(user_agent: str) -> str:
     """Reduce a user agent to "phone · Chrome": enough for the patient, nothing identifying."""
     agent = user_agent.lower()
-    device = "phone" if any(word in agent for word in ("mobile", "android", "iphone")) else "computer"
+    device = (
+        "phone" if any(word in agent for word in ("mobile", "android", "iphone")) else "computer"
+    )
     if "tablet" in agent or "ipad" in agent:
         device = "tablet"
     for marker, name in (

@@ -117,7 +117,9 @@ def create_share(
     if not label:
         raise ShareError("label", str(_l("Say who this link is for.")))
     if len(label) > LABEL_MAX:
-        raise ShareError("label", str(_l("The recipient's name is too long (120 characters at most).")))
+        raise ShareError(
+            "label", str(_l("The recipient's name is too long (120 characters at most)."))
+        )
     if not sections:
         raise ShareError("sections", str(_l("Choose at least one section to share.")))
     if passcode:
@@ -127,7 +129,9 @@ def create_share(
                 "passcode", str(_l("The passcode must have between 4 and 64 characters."))
             )
     if allow_replies and audience not in REPLYING_AUDIENCES:
-        raise ShareError("allow_replies", str(_l("Replies are possible only for a GP, a pharmacist or a nurse.")))
+        raise ShareError(
+            "allow_replies", str(_l("Replies are possible only for a GP, a pharmacist or a nurse."))
+        )
     delta = expiry.delta
     share = Share(
         patient=patient,
@@ -144,8 +148,12 @@ def create_share(
     session.add(share)
     session.flush()
     audit.record(
-        "share:link:created", actor=actor, patient_id=patient.id, share=share.public_id,
-        audience=audience.value, kind=kind.value,
+        "share:link:created",
+        actor=actor,
+        patient_id=patient.id,
+        share=share.public_id,
+        audience=audience.value,
+        kind=kind.value,
     )
     return share
 
@@ -154,14 +162,19 @@ def revoke_share(share: Share, actor: User | None = None) -> None:
     """Revoke at once: the very next request on any worker answers 410."""
     if share.revoked_at is None:
         share.revoked_at = utcnow()
-        audit.record("share:link:revoked", actor=actor, patient_id=share.patient_id, share=share.public_id)
+        audit.record(
+            "share:link:revoked", actor=actor, patient_id=share.patient_id, share=share.public_id
+        )
 
 
 def rotate_share(share: Share, actor: User | None = None) -> None:
     """Mint a new token version: the previous link (and its QR code) answers 410."""
     share.token_version += 1
     audit.record(
-        "share:link:rotated", actor=actor, patient_id=share.patient_id, share=share.public_id,
+        "share:link:rotated",
+        actor=actor,
+        patient_id=share.patient_id,
+        share=share.public_id,
         version=share.token_version,
     )
 
@@ -254,7 +267,9 @@ def check_passcode(share: Share, passcode: str) -> bool:
         session.refresh(share)
         return True
     session.refresh(share)
-    audit.record("share:passcode:failed", patient_id=share.patient_id, share=share.public_id, count=left)
+    audit.record(
+        "share:passcode:failed", patient_id=share.patient_id, share=share.public_id, count=left
+    )
     if left == 0:
         _lock(share)
     return False
@@ -281,7 +296,7 @@ LINK_QR = "link-qr.png"
 
 
 def link_qr_png(share: Share) -> bytes:
-    """The QR code of the share's current link: made once per token version, then read from storage."""
+    """The QR code of the current link: made once per token version, then read from storage."""
     from pathway.cards.qr import qr_png
 
     stored = session.scalar(
