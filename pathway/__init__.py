@@ -101,9 +101,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_errors_and_headers(app: Flask) -> None:
     from pathway.errors import init_errors
     from pathway.headers import init_headers
+    from pathway.inputs import init_inputs
 
     init_errors(app)
     init_headers(app)
+    init_inputs(app)
 
 
 def _register_cli(app: Flask) -> None:
