@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_babel import gettext as _
 
 from pathway.errors import render_error
@@ -15,8 +15,10 @@ def init_inputs(app: Flask) -> None:
 
 
 def refuse_nul_characters():  # type: ignore[no-untyped-def]
-    """Refuse a NUL character anywhere in the query or the form (PostgreSQL text cannot hold it)."""
-    values = [*request.args.values(), *map(str, (request.view_args or {}).values())]
+    """Refuse a NUL character in the address, the query or the form (PostgreSQL cannot store it)."""
+    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
+        abort(404)  # no page has such an address
+    values = list(request.args.values())
     if request.method == "POST" and request.mimetype in FORM_TYPES:
         values += [value for _key, value in request.form.items(multi=True)]
     if any("\x00" in value for value in values):

@@ -112,3 +112,9 @@ def test_a_nul_character_in_a_form_is_refused_with_a_message(client, db) -> None
     response = client.submit("/auth/login", {"email": "a\x00@example.org", "password": "x"})
     assert response.status_code == 400
     assert "caractère non valide" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_an_address_is_not_found(client, db) -> None:
+    make_patient("Alice")
+    sign_in(client, "alice@example.org")
+    assert client.get("/shares/abc%00def").status_code == 404
