@@ -128,21 +128,28 @@ def preview_letter(
     return preview
 
 
-def issue_letter(
-    enrollment: Enrollment, kind: LetterKind, educator: User, *, copy_given_to_patient: bool = False
-) -> Letter:
-    """Check consent and the rules, render one page, and store the letter as a new version."""
-    # The lock makes a concurrent withdrawal either commit before (we see it) or wait.
+def _require_consent(enrollment: Enrollment, educator: User, details: dict[str, object]) -> None:
+    """Lock the enrollment and refuse (audited) when the patient's agreement is not active.
+
+    The lock makes a concurrent withdrawal either commit before (we see it) or wait.
+    """
     consent.lock_enrollment(enrollment)
     if not consent.has_active_consent(enrollment):
         audit.record(
             "letter:refused",
             actor=educator,
             patient_id=enrollment.patient_id,
-            enrollment=enrollment.id,
             reason="no_consent",
+            **details,
         )
         raise ConsentRequired()
+
+
+def issue_letter(
+    enrollment: Enrollment, kind: LetterKind, educator: User, *, copy_given_to_patient: bool = False
+) -> Letter:
+    """Check consent and the rules, render one page, and store the letter as a new version."""
+    _require_consent(enrollment, educator, {"enrollment": enrollment.id})
     values = _compose(enrollment, kind, educator, copy_given_to_patient)
     problems = rules.check_letter(values)
     if problems:
@@ -202,16 +209,7 @@ def issue_letter(
 def send_letter(letter: Letter, educator: User) -> LetterDispatch:
     """Email an issued letter to the GP's secure address, PDF attached; record the dispatch."""
     enrollment = letter.enrollment
-    consent.lock_enrollment(enrollment)
-    if not consent.has_active_consent(enrollment):
-        audit.record(
-            "letter:refused",
-            actor=educator,
-            patient_id=enrollment.patient_id,
-            letter=letter.public_id,
-            reason="no_consent",
-        )
-        raise ConsentRequired()
+    _require_consent(enrollment, educator, {"letter": letter.public_id})
     latest = latest_letters(enrollment).get(letter.kind)
     if latest is not None and latest.id != letter.id:
         raise LetterError([_("A newer version of this letter exists: send that one instead.")])
