@@ -7,12 +7,14 @@ statements on the same connection when they need to.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import secrets
+from collections.abc import Iterator
 from typing import Annotated, Any
 
-from flask import current_app, g
+from flask import current_app, g, has_app_context
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
@@ -106,7 +108,8 @@ def make_engine(url: str) -> Engine:
 def _tune_sqlite(engine: Engine) -> None:
     # WAL lets readers run beside the single writer; BEGIN IMMEDIATE takes the write
     # lock up front so two requests never deadlock upgrading a read lock, which is
-    # what surfaces as "database is locked". busy_timeout makes waiters wait.
+    # what surfaces as "database is locked". busy_timeout makes waiters wait. Inside
+    # reading() a plain BEGIN is enough: that transaction never writes.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -119,7 +122,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = has_app_context() and g.get("db_reading", False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -129,6 +133,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessionmaker, "before_flush", _refuse_writes_while_reading)
 
 
 def get_database() -> Database:
@@ -149,3 +154,28 @@ def close_session(_exc: BaseException | None = None) -> None:
 
 
 session: Session = LocalProxy(get_session)  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """Run the block's queries in a transaction of their own that only reads, then end it.
+
+    For the views that read a lot and then write a little (one access event): on
+    SQLite the reads then take no write lock, and the writes that follow hold it only
+    while they run, so workers do not queue behind each other's reads. Objects loaded
+    in the block stay usable afterwards. The block must not write (a flush raises).
+    """
+    g.db_reading = True
+    try:
+        yield
+    finally:
+        g.db_reading = False
+        if session.is_active:
+            session.commit()  # nothing to write: ends the read transaction
+        else:
+            session.rollback()
+
+
+def _refuse_writes_while_reading(_session: Session, _context: Any, _instances: Any) -> None:
+    if has_app_context() and g.get("db_reading", False):
+        raise RuntimeError("reading() blocks must not write")

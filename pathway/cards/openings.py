@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from pathway import audit
 from pathway.db import session, utcnow
@@ -18,33 +18,35 @@ from pathway.sharing.view import build_view
 NAMING_WINDOW = dt.timedelta(hours=2)
 
 
-def _view(share: Share) -> dict[str, Any]:
+def card_view(share: Share) -> dict[str, Any]:
+    """What the card shows: its sections of the summary, read now."""
     return build_view(share.patient, parse_sections(share.sections))
 
 
-def open_card(share: Share, user_agent: str) -> tuple[dict[str, Any], list[int | None]]:
-    """Build the emergency view; record one opening and notify the patient.
+def open_card(share: Share, view: dict[str, Any], user_agent: str) -> list[int | None]:
+    """Record one opening of the card (showing `view`) and notify the patient.
 
-    Returns the view and the opening's reference [event id, notification id], which the
-    responder's browser keeps so that naming themselves names this opening only.
+    Returns the opening's reference [event id, notification id], which the responder's
+    browser keeps so that naming themselves names this opening only.
     """
-    view = _view(share)
     event = record_access(
         share, view["shown"], summary_version=view["summary_version"], user_agent=user_agent
     )
-    session.flush()
-    notification = None
     user_id = share.patient.user_id
-    if user_id is not None:
-        notification = Notification(
+    if user_id is None:
+        return [event.id, None]
+    notification_id = session.execute(
+        insert(Notification)
+        .values(
             user_id=user_id,
             kind="emergency_opened",
             params={"when": event.occurred_at.isoformat(), "viewer": ""},
             link="/card/",
+            created_at=event.occurred_at,
         )
-        session.add(notification)
-        session.flush()
-    return view, [event.id, notification.id if notification is not None else None]
+        .returning(Notification.id)
+    ).scalar_one()
+    return [event.id, notification_id]
 
 
 def refuse_opening(share: Share, reason: str, user_agent: str) -> None:
@@ -79,9 +81,10 @@ def _remembered_event(share: Share, opening: Any) -> AccessEvent | None:
 
 def reopen(share: Share, opening: Any, user_agent: str) -> tuple[dict[str, Any], list[int | None]]:
     """The view shown again after a form post: a remembered opening is not counted twice."""
+    view = card_view(share)
     if _remembered_event(share, opening) is not None:
-        return _view(share), opening
-    return open_card(share, user_agent)
+        return view, opening
+    return view, open_card(share, view, user_agent)
 
 
 def declare_viewer(

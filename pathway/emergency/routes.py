@@ -10,13 +10,14 @@ from flask import session as cookie
 from werkzeug.wrappers import Response
 
 from pathway.cards.openings import (
+    card_view,
     declare_viewer,
     open_card,
     refuse_opening,
     reopen,
     view_updated_at,
 )
-from pathway.db import session
+from pathway.db import reading, session
 from pathway.emergency.forms import ViewerForm
 from pathway.extensions import limiter
 from pathway.models import Share, ShareKind
@@ -83,8 +84,10 @@ def _page(token: str, view: dict[str, Any], form: ViewerForm, named: bool = Fals
 @bp.get("/<token>")
 @limiter.limit(RATE_LIMIT)
 def view(token: str) -> str:
-    share = _card(token)
-    view_data, opening = open_card(share, request.headers.get("User-Agent", ""))
+    with reading():
+        share = _card(token)
+        view_data = card_view(share)
+    opening = open_card(share, view_data, request.headers.get("User-Agent", ""))
     session.commit()
     cookie[OPENING_KEY] = opening
     return _page(token, view_data, ViewerForm())

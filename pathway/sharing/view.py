@@ -4,23 +4,88 @@
 values (strings, dates, lists, dicts). Templates of recipient pages and documents get
 this dict and nothing else, so a section that is not shared cannot leak through a
 template: its data was never loaded into the view.
+
+The emergency view is the hottest page of the platform, so the patient's own sections
+are read with statements built once at import, each one indexed query on the request's
+connection, rather than through the ORM's relationship loading.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from pathway.models import AttendanceStatus, CareRole, ObjectiveStatus, Patient
+from sqlalchemy import Row, Select, bindparam, select
+
+from pathway.db import session
+from pathway.models import (
+    Allergy,
+    AttendanceStatus,
+    CareRole,
+    CareTeamMember,
+    Condition,
+    EmergencyContact,
+    EmergencyProtocol,
+    Medication,
+    ObjectiveStatus,
+    Patient,
+    SectionUpdate,
+)
 from pathway.sharing.sections import Section
 
 ORPHANET_URL = "https://www.orpha.net/fr/disease/detail/{code}"
 
 
+def _owned(*columns: Any) -> Select[Any]:
+    """The patient's rows of one summary table, in the order they were added."""
+    table = columns[0].class_
+    return select(*columns).where(table.patient_id == bindparam("patient_id")).order_by(table.id)
+
+
+STAMPS = _owned(SectionUpdate.section, SectionUpdate.updated_at, SectionUpdate.updated_by)
+CONDITIONS = _owned(
+    Condition.label,
+    Condition.is_rare,
+    Condition.orphacode,
+    Condition.emergency_guideline_url,
+    Condition.notes,
+)
+MEDICATIONS = _owned(
+    Medication.id,
+    Medication.name,
+    Medication.dosage,
+    Medication.instructions,
+    Medication.is_critical,
+)
+ALLERGIES = _owned(Allergy.substance, Allergy.reaction, Allergy.is_intolerance, Allergy.is_severe)
+PROTOCOL = _owned(
+    EmergencyProtocol.situations,
+    EmergencyProtocol.what_to_do,
+    EmergencyProtocol.critical_action,
+    EmergencyProtocol.what_to_avoid,
+    EmergencyProtocol.reference_centre,
+    EmergencyProtocol.reference_centre_phone,
+)
+CONTACTS = _owned(EmergencyContact.name, EmergencyContact.relationship_label, EmergencyContact.phone)
+CARE_TEAM = _owned(
+    CareTeamMember.role,
+    CareTeamMember.name,
+    CareTeamMember.organisation,
+    CareTeamMember.phone,
+    CareTeamMember.email,
+    CareTeamMember.secure_email,
+)
+
+
+def _rows(statement: Select[Any], patient: Patient) -> Sequence[Row[Any]]:
+    return session.connection().execute(statement, {"patient_id": patient.id}).all()
+
+
 def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) -> dict[str, Any]:
     """Return the header and, in canonical order, the data of each given section only."""
+    session.flush()  # the statements below read the database: pending changes first
     wanted = [section for section in Section if section in set(sections)]
-    stamps = {stamp.section: stamp for stamp in patient.section_updates}
+    stamps = {stamp.section: stamp for stamp in _rows(STAMPS, patient)}
     built = []
     for section in wanted:
         stamp = stamps.get(section.value)
@@ -67,13 +132,13 @@ def _conditions(patient: Patient) -> list[dict[str, Any]]:
             "guideline_url": condition.emergency_guideline_url or "",
             "notes": condition.notes,
         }
-        for condition in patient.conditions
+        for condition in _rows(CONDITIONS, patient)
     ]
 
 
 def _treatments(patient: Patient) -> list[dict[str, Any]]:
     # Critical treatments first: they matter most to whoever reads in a hurry.
-    medications = sorted(patient.medications, key=lambda m: (not m.is_critical, m.id))
+    medications = sorted(_rows(MEDICATIONS, patient), key=lambda m: (not m.is_critical, m.id))
     return [
         {
             "name": medication.name,
@@ -93,12 +158,12 @@ def _allergies(patient: Patient) -> list[dict[str, Any]]:
             "is_intolerance": allergy.is_intolerance,
             "is_severe": allergy.is_severe,
         }
-        for allergy in patient.allergies
+        for allergy in _rows(ALLERGIES, patient)
     ]
 
 
 def _emergency_protocol(patient: Patient) -> dict[str, str] | None:
-    protocol = patient.emergency_protocol
+    protocol = next(iter(_rows(PROTOCOL, patient)), None)
     if protocol is None:
         return None
     return {
@@ -114,7 +179,7 @@ def _emergency_protocol(patient: Patient) -> dict[str, str] | None:
 def _emergency_contacts(patient: Patient) -> list[dict[str, str]]:
     return [
         {"name": contact.name, "relationship": contact.relationship_label, "phone": contact.phone}
-        for contact in patient.emergency_contacts
+        for contact in _rows(CONTACTS, patient)
     ]
 
 
@@ -129,7 +194,7 @@ def _care_team(patient: Patient) -> list[dict[str, str]]:
             "email": member.email,
             "secure_email": member.secure_email,
         }
-        for member in patient.care_team
+        for member in _rows(CARE_TEAM, patient)
     ]
 
 
