@@ -168,12 +168,12 @@ def reading() -> Iterator[None]:
     g.db_reading = True
     try:
         yield
-    finally:
+    except BaseException:
         g.db_reading = False
-        if session.is_active:
-            session.commit()  # nothing to write: ends the read transaction
-        else:
-            session.rollback()
+        session.rollback()
+        raise
+    g.db_reading = False
+    session.commit()  # nothing to write: ends the read transaction, keeps what was loaded
 
 
 def _refuse_writes_while_reading(_session: Session, _context: Any, _instances: Any) -> None:

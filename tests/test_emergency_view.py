@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
 
+from pathway.cards.openings import NOTICE_WINDOW
 from pathway.cards.service import create_card, regenerate_card, withdraw_card
+from pathway.db import utcnow
 from pathway.emergency.routes import tel_href
 from pathway.models import AccessEvent, Notification
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
@@ -202,7 +205,7 @@ def test_emergency_view_answers_with_private_headers(app, client, alice) -> None
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_every_opening_is_one_access_event_and_one_notice_for_the_patient(
+def test_every_opening_is_one_access_event_and_a_burst_of_openings_one_notice(
     app, client, other_client, db, alice
 ) -> None:
     card, url = make_card(app, alice)
@@ -212,11 +215,35 @@ def test_every_opening_is_one_access_event_and_one_notice_for_the_patient(
     assert len(events) == 2
     assert {e.client for e in events} >= {"phone · Safari"}
     assert all(set(e.sections) == {s.value for s in EMERGENCY_SECTIONS} for e in events)
+    # A crew reloading the card during an intervention: one notice, not one per reload.
     notices = db.scalars(select(Notification).where(Notification.user_id == alice.user_id)).all()
-    assert len(notices) == 2
-    assert all(
-        n.kind == "emergency_opened" and n.link == "/card/" and n.params["when"] for n in notices
-    )
+    assert len(notices) == 1
+    notice = notices[0]
+    assert notice.kind == "emergency_opened" and notice.link == "/card/"
+    assert notice.params["when"] == events[0].occurred_at.isoformat()
+
+
+def test_an_opening_after_the_notice_was_read_or_long_after_makes_a_new_notice(
+    app, client, db, alice
+) -> None:
+    _, url = make_card(app, alice)
+
+    def notices() -> list[Notification]:
+        query = select(Notification).where(Notification.user_id == alice.user_id)
+        return list(db.scalars(query.order_by(Notification.id)))
+
+    client.get(path_of(url))
+    first = notices()[0]
+    first.read_at = utcnow()
+    db.flush()
+    client.get(path_of(url))
+    assert len(notices()) == 2
+    second = notices()[1]
+    second.created_at = utcnow() - NOTICE_WINDOW - dt.timedelta(minutes=1)
+    db.flush()
+    client.get(path_of(url))
+    assert len(notices()) == 3
+    assert count(db, AccessEvent) == 3
 
 
 def test_declared_viewer_names_that_opening_without_counting_another(

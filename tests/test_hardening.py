@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import create_engine, func, select
 
 from pathway import ROOT
 from pathway.migrate import upgrade
-from pathway.models import AuditEvent
+from pathway.models import AuditEvent, User
 from tests.factories import PASSWORD, make_user
 
 CLIENT_IP = "203.0.113.7"
@@ -192,3 +193,65 @@ def test_concurrent_sqlite_writes_never_fail(tmp_path: Path) -> None:
         )
     engine.dispose()
     assert signed_in == 8
+
+
+def sqlite_app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'locks.db'}"
+    upgrade(url)
+    from pathway import create_app
+
+    return create_app(
+        {
+            "PATHWAY_ENV": "development",
+            "SECRET_KEY": "locks-secret-0123456789abcdef0123456789abcdef",
+            "DATABASE_URL": url,
+            "PUBLIC_BASE_URL": "https://pathway.test",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+        }
+    )
+
+
+def writes_at_once(path: Path) -> bool:
+    """Can another process's connection write right now, without waiting for a lock?"""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE users SET locale = locale")
+        other.execute("COMMIT")
+        return True
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+        return False
+    finally:
+        other.close()
+
+
+def test_the_hot_views_reads_take_no_write_lock_on_sqlite(tmp_path: Path) -> None:
+    app = sqlite_app(tmp_path)
+    path = tmp_path / "locks.db"
+    with app.test_request_context("/"):
+        from pathway.db import reading, session
+
+        make_user("reader@example.org")
+        session.commit()
+        with reading():
+            user = session.scalar(select(User).where(User.email == "reader@example.org"))
+            # Another worker writes while this transaction is open: no waiting.
+            assert writes_at_once(path)
+        # What the block loaded stays usable once it has ended.
+        assert user is not None and user.email == "reader@example.org"
+        # Any other transaction takes the write lock up front (no deadlock on upgrade).
+        session.scalar(select(func.count()).select_from(User))
+        assert not writes_at_once(path)
+        session.rollback()
+        assert writes_at_once(path)
+    app.extensions["pathway.db"].engine.dispose()
+
+
+def test_a_reading_block_never_writes(app, db) -> None:
+    from pathway.db import reading
+
+    with pytest.raises(RuntimeError, match="must not write"), reading():
+        make_user("sneaky@example.org")
+    # Nothing of the block was kept.
+    assert db.scalar(select(User).where(User.email == "sneaky@example.org")) is None

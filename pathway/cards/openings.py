@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from pathway import audit
 from pathway.db import session, utcnow
@@ -16,6 +16,24 @@ from pathway.sharing.view import build_view
 
 # A responder names themselves within this time after opening the card.
 NAMING_WINDOW = dt.timedelta(hours=2)
+# Openings within this time of an unread notice are told in that notice, not in a new one:
+# a crew reloading the card ten times during an intervention is one event for the patient
+# (each opening is still in the access log).
+NOTICE_WINDOW = dt.timedelta(minutes=30)
+
+_NOTICES = Notification.__table__
+_NOTIFY = insert(_NOTICES).returning(_NOTICES.c.id)
+_UNREAD_NOTICE = (
+    select(_NOTICES.c.id)
+    .where(
+        _NOTICES.c.user_id == bindparam("user_id"),
+        _NOTICES.c.kind == "emergency_opened",
+        _NOTICES.c.read_at.is_(None),
+        _NOTICES.c.created_at >= bindparam("since"),
+    )
+    .order_by(_NOTICES.c.id.desc())
+    .limit(1)
+)
 
 
 def card_view(share: Share) -> dict[str, Any]:
@@ -24,10 +42,11 @@ def card_view(share: Share) -> dict[str, Any]:
 
 
 def open_card(share: Share, view: dict[str, Any], user_agent: str) -> list[int | None]:
-    """Record one opening of the card (showing `view`) and notify the patient.
+    """Record one opening of the card (showing `view`) and notify the patient, once per
+    burst of openings (NOTICE_WINDOW).
 
     Returns the opening's reference [event id, notification id], which the responder's
-    browser keeps so that naming themselves names this opening only.
+    browser keeps so that naming themselves names this opening (and its notice).
     """
     event = record_access(
         share, view["shown"], summary_version=view["summary_version"], user_agent=user_agent
@@ -35,16 +54,21 @@ def open_card(share: Share, view: dict[str, Any], user_agent: str) -> list[int |
     user_id = share.patient.user_id
     if user_id is None:
         return [event.id, None]
-    notification_id = session.execute(
-        insert(Notification)
-        .values(
-            user_id=user_id,
-            kind="emergency_opened",
-            params={"when": event.occurred_at.isoformat(), "viewer": ""},
-            link="/card/",
-            created_at=event.occurred_at,
-        )
-        .returning(Notification.id)
+    connection = session.connection()
+    unread = connection.execute(
+        _UNREAD_NOTICE, {"user_id": user_id, "since": event.occurred_at - NOTICE_WINDOW}
+    ).scalar()
+    if unread is not None:
+        return [event.id, unread]
+    notification_id = connection.execute(
+        _NOTIFY,
+        {
+            "user_id": user_id,
+            "kind": "emergency_opened",
+            "params": {"when": event.occurred_at.isoformat(), "viewer": ""},
+            "link": "/card/",
+            "created_at": event.occurred_at,
+        },
     ).scalar_one()
     return [event.id, notification_id]
 

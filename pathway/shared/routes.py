@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from pathway import audit
-from pathway.db import session, utcnow
+from pathway.db import reading, session, utcnow
 from pathway.extensions import limiter
 from pathway.models import Patient, Share, ShareKind
 from pathway.shared.forms import PasscodeForm
@@ -78,7 +78,8 @@ def _gone(gone: shares.LinkGone) -> tuple[str, int]:
 def _open(token: str) -> Share:
     """Resolve the link, or end the request with the 404 or 410 page."""
     try:
-        return shares.resolve(token, ShareKind.LINK)
+        with reading():
+            return shares.resolve(token, ShareKind.LINK)
     except shares.LinkInvalid:
         abort(make_response(render_template("shared/invalid.html"), 404))
     except shares.LinkGone as gone:
@@ -95,8 +96,11 @@ def share_info(share: Share) -> dict[str, Any]:
     }
 
 
-def _show(share: Share, token: str, viewer: str = "") -> str:
-    view = build_view(share.patient, parse_sections(share.sections))
+def _view(share: Share) -> dict[str, Any]:
+    return build_view(share.patient, parse_sections(share.sections))
+
+
+def _show(share: Share, token: str, view: dict[str, Any], viewer: str = "") -> str:
     access.record_access(
         share,
         view["shown"],
@@ -118,7 +122,9 @@ def view(token: str) -> str:
         return render_template(
             "shared/passcode.html", form=PasscodeForm(formdata=None), share=_form_facts(share)
         )
-    return _show(share, token)
+    with reading():
+        view = _view(share)
+    return _show(share, token, view)
 
 
 @bp.post("/<token>")
@@ -132,7 +138,7 @@ def unlock(token: str) -> str | Response | tuple[str, int]:
         return render_template("shared/passcode.html", form=form, share=_form_facts(share)), 422
     if shares.check_passcode(share, form.passcode.data or ""):
         _remember_unlock(share)
-        return _show(share, token, viewer=form.viewer.data or "")
+        return _show(share, token, _view(share), viewer=form.viewer.data or "")
     access.record_access(
         share,
         [],

@@ -33,6 +33,10 @@ def coarse_client(user_agent: str) -> str:
     return device if user_agent else ""
 
 
+_EVENTS = AccessEvent.__table__
+_RECORD = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.occurred_at)
+
+
 def record_access(
     share: Share,
     sections: list[str],
@@ -44,22 +48,26 @@ def record_access(
 ) -> Row[tuple[int, dt.datetime]]:
     """Record one opening (or refused opening) of a share in the current transaction.
 
-    One INSERT, written at once (views are hot paths); returns the event's id and time.
+    One INSERT built once, written at once (views are hot paths); returns the event's
+    id and time.
     """
-    return session.execute(
-        insert(AccessEvent)
-        .values(
-            share_id=share.id,
-            occurred_at=utcnow(),
-            outcome=outcome,
-            audience=share.audience.value,
-            sections=list(sections),
-            summary_version=summary_version,
-            client=coarse_client(user_agent)[:80],
-            viewer=viewer.strip()[:MAX_VIEWER],
+    return (
+        session.connection()
+        .execute(
+            _RECORD,
+            {
+                "share_id": share.id,
+                "occurred_at": utcnow(),
+                "outcome": outcome,
+                "audience": share.audience.value,
+                "sections": list(sections),
+                "summary_version": summary_version,
+                "client": coarse_client(user_agent)[:80],
+                "viewer": viewer.strip()[:MAX_VIEWER],
+            },
         )
-        .returning(AccessEvent.id, AccessEvent.occurred_at)
-    ).one()
+        .one()
+    )
 
 
 def access_log(patient_id: int, share: Share | None = None, limit: int = 200) -> list[AccessEvent]:

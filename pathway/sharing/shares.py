@@ -14,8 +14,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from pathway import audit, tokens
 from pathway.accounts import external_url
@@ -213,6 +214,16 @@ def active_gp_share(patient: Patient) -> Share | None:
     return next((share for share in candidates if is_active(share)), None)
 
 
+# Built once: every opening of a link runs it. The patient comes in the same query, so
+# share.patient needs no second one.
+_SHARE_AND_PATIENT = (
+    select(Share)
+    .join(Share.patient)
+    .options(contains_eager(Share.patient))
+    .where(Share.public_id == bindparam("public_id"), Share.kind == bindparam("kind"))
+)
+
+
 def resolve(token: str, kind: ShareKind) -> Share:
     """Return the share a token opens, in the order: signature, existence, version,
     revocation, expiry, lock. Raises LinkInvalid (404) or LinkGone (410)."""
@@ -222,7 +233,7 @@ def resolve(token: str, kind: ShareKind) -> Share:
         raise LinkInvalid from None
     if version is None:
         raise LinkInvalid
-    share = session.scalar(select(Share).where(Share.public_id == public_id, Share.kind == kind))
+    share = session.scalar(_SHARE_AND_PATIENT, {"public_id": public_id, "kind": kind})
     if share is None:
         raise LinkInvalid
     if version != share.token_version:

@@ -66,7 +66,9 @@ PROTOCOL = _owned(
     EmergencyProtocol.reference_centre,
     EmergencyProtocol.reference_centre_phone,
 )
-CONTACTS = _owned(EmergencyContact.name, EmergencyContact.relationship_label, EmergencyContact.phone)
+CONTACTS = _owned(
+    EmergencyContact.name, EmergencyContact.relationship_label, EmergencyContact.phone
+)
 CARE_TEAM = _owned(
     CareTeamMember.role,
     CareTeamMember.name,
