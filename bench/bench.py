@@ -65,13 +65,18 @@ def web_rows(table: Table, env: dict[str, str], port: int, links: dict[str, str]
         1.0,
         f"load tool: {hello.tool}",
     )
+    emergency = links.get("Emergency link")
     views = (
-        ("Emergency view /e/<token>", "Emergency link"),
-        ("Recipient view /s/<token>", "GP link"),
+        ("Emergency view /e/<token>", emergency, True),
+        ("Recipient view /s/<token>", links.get("GP link"), True),
+        (
+            "Floor: token + share read + access event + commit, no page",
+            emergency.replace("/e/", "/bench/floor/", 1) if emergency else None,
+            False,
+        ),
     )
     with gunicorn("bench.bench_wsgi:app", port, env):
-        for label, key in views:
-            path = links.get(key)
+        for label, path, targeted in views:
             status = get(port, path)[0] if path else None
             if status != 200:
                 table.add(
@@ -89,7 +94,7 @@ def web_rows(table: Table, env: dict[str, str], port: int, links: dict[str, str]
                 "hello-world req/s",
                 f"{hello.requests_per_second:.0f}",
                 result.requests_per_second / hello.requests_per_second,
-                ">= 0.40",
+                ">= 0.40" if targeted else "",
             )
             table.add(
                 f"{label} latency p50 / p99",
@@ -97,7 +102,7 @@ def web_rows(table: Table, env: dict[str, str], port: int, links: dict[str, str]
                 "hello-world p99",
                 f"{hello.p99_ms:.1f} ms",
                 result.p99_ms / hello.p99_ms if hello.p99_ms else None,
-                "p99 <= 50 ms",
+                "p99 <= 50 ms" if targeted else "",
             )
 
 

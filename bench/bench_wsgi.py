@@ -1,5 +1,24 @@
-"""Pathway for load measurements: the real app, rate limits off (one client sends everything)."""
+"""Pathway for load measurements: the real app, rate limits off (one client sends everything).
+
+It also serves /bench/floor/<token>: only what every opening of the emergency card must do,
+with the app's own functions (verify the token, read the share in a read transaction,
+write the access event, commit) and no page. Its throughput is the ceiling of any
+emergency view on this stack and machine, whatever the page costs.
+"""
 
 from pathway import create_app
+from pathway.db import reading, session
+from pathway.models import ShareKind
+from pathway.sharing import shares
+from pathway.sharing.access import record_access
 
 app = create_app({"RATELIMIT_ENABLED": False})
+
+
+@app.get("/bench/floor/<token>")
+def floor(token: str) -> str:
+    with reading():
+        share = shares.resolve(token, ShareKind.EMERGENCY)
+    record_access(share, share.sections, summary_version=0)
+    session.commit()
+    return "recorded"
