@@ -66,9 +66,10 @@ def web_rows(table: Table, env: dict[str, str], port: int, links: dict[str, str]
         f"load tool: {hello.tool}",
     )
     emergency = links.get("Emergency link")
+    # The targets are for the emergency view; the others are measured beside it.
     views = (
         ("Emergency view /e/<token>", emergency, True),
-        ("Recipient view /s/<token>", links.get("GP link"), True),
+        ("Recipient view /s/<token>", links.get("GP link"), False),
         (
             "Floor: token + share read + access event + commit, no page",
             emergency.replace("/e/", "/bench/floor/", 1) if emergency else None,
