@@ -5,13 +5,15 @@ values (strings, dates, lists, dicts). Templates of recipient pages and document
 this dict and nothing else, so a section that is not shared cannot leak through a
 template: its data was never loaded into the view.
 
-The emergency view is the hottest page of the platform, so the patient's own sections
-are read with statements built once at import, each one indexed query on the request's
-connection, rather than through the ORM's relationship loading.
+The emergency view is the hottest page of the platform, so the sections are read with
+statements built once at import, each one indexed query on the request's connection,
+rather than through the ORM's relationship loading (one query per relationship, and per
+workshop). Only the letters, which depend on consent, go through the letters package.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,13 +25,19 @@ from pathway.models import (
     AttendanceStatus,
     CareRole,
     CareTeamMember,
+    Competency,
     Condition,
     EmergencyContact,
     EmergencyProtocol,
+    Enrollment,
     Medication,
+    Objective,
     ObjectiveStatus,
     Patient,
+    Programme,
     SectionUpdate,
+    Workshop,
+    WorkshopAttendance,
 )
 from pathway.sharing.sections import Section
 
@@ -77,6 +85,44 @@ CARE_TEAM = _owned(
     CareTeamMember.email,
     CareTeamMember.secure_email,
 )
+
+
+# The ETP sections: the patient's enrollments with their programme, then each list of all
+# their enrollments in one query, grouped by enrollment.
+ENROLLMENTS = (
+    select(
+        Enrollment.id,
+        Enrollment.started_on,
+        Enrollment.ended_on,
+        Programme.name,
+        Programme.hospital,
+        Programme.service,
+        Programme.coordinator_name,
+        Programme.coordinator_phone,
+        Programme.coordinator_email,
+    )
+    .join(Programme, Programme.id == Enrollment.programme_id)
+    .where(Enrollment.patient_id == bindparam("patient_id"))
+    .order_by(Enrollment.id)
+)
+
+
+def _enrolled(*columns: Any) -> Select[Any]:
+    """Rows of one list of every enrollment of the patient, in the order they were added."""
+    table = columns[0].class_
+    return (
+        select(table.enrollment_id, *columns)
+        .join(Enrollment, Enrollment.id == table.enrollment_id)
+        .where(Enrollment.patient_id == bindparam("patient_id"))
+        .order_by(table.id)
+    )
+
+
+OBJECTIVES = _enrolled(Objective.text, Objective.status, Objective.is_treatment_related)
+ATTENDANCES = _enrolled(
+    WorkshopAttendance.status, WorkshopAttendance.scheduled_on, Workshop.title
+).join(Workshop, Workshop.id == WorkshopAttendance.workshop_id)
+COMPETENCIES = _enrolled(Competency.text, Competency.is_acquired)
 
 
 def _rows(statement: Select[Any], patient: Patient) -> Sequence[Row[Any]]:
@@ -200,50 +246,58 @@ def _care_team(patient: Patient) -> list[dict[str, str]]:
     ]
 
 
+def _by_enrollment(statement: Select[Any], patient: Patient) -> dict[int, list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in _rows(statement, patient):
+        grouped[row.enrollment_id].append(row)
+    return grouped
+
+
 def _etp_progress(patient: Patient) -> list[dict[str, Any]]:
-    programmes = []
-    for enrollment in patient.enrollments:
-        programme = enrollment.programme
-        programmes.append(
-            {
-                "programme": programme.name,
-                "hospital": programme.hospital,
-                "service": programme.service,
-                "coordinator": {
-                    "name": programme.coordinator_name,
-                    "phone": programme.coordinator_phone,
-                    "email": programme.coordinator_email,
-                },
-                "started_on": enrollment.started_on,
-                "ended_on": enrollment.ended_on,
-                "objectives": [
-                    {"text": o.text, "status": o.status.value} for o in enrollment.objectives
-                ],
-                "remaining_objectives": [
-                    o.text for o in enrollment.objectives if o.status != ObjectiveStatus.ACHIEVED
-                ],
-                "workshops": [
-                    {
-                        "title": a.workshop.title,
-                        "status": a.status.value,
-                        "scheduled_on": a.scheduled_on,
-                        "attended": a.status == AttendanceStatus.ATTENDED,
-                    }
-                    for a in enrollment.attendances
-                ],
-                "competencies": [
-                    {"text": c.text, "is_acquired": c.is_acquired} for c in enrollment.competencies
-                ],
-            }
-        )
-    return programmes
+    objectives = _by_enrollment(OBJECTIVES, patient)
+    attendances = _by_enrollment(ATTENDANCES, patient)
+    competencies = _by_enrollment(COMPETENCIES, patient)
+    return [
+        {
+            "programme": enrollment.name,
+            "hospital": enrollment.hospital,
+            "service": enrollment.service,
+            "coordinator": {
+                "name": enrollment.coordinator_name,
+                "phone": enrollment.coordinator_phone,
+                "email": enrollment.coordinator_email,
+            },
+            "started_on": enrollment.started_on,
+            "ended_on": enrollment.ended_on,
+            "objectives": [
+                {"text": o.text, "status": o.status.value} for o in objectives[enrollment.id]
+            ],
+            "remaining_objectives": [
+                o.text for o in objectives[enrollment.id] if o.status != ObjectiveStatus.ACHIEVED
+            ],
+            "workshops": [
+                {
+                    "title": a.title,
+                    "status": a.status.value,
+                    "scheduled_on": a.scheduled_on,
+                    "attended": a.status == AttendanceStatus.ATTENDED,
+                }
+                for a in attendances[enrollment.id]
+            ],
+            "competencies": [
+                {"text": c.text, "is_acquired": c.is_acquired} for c in competencies[enrollment.id]
+            ],
+        }
+        for enrollment in _rows(ENROLLMENTS, patient)
+    ]
 
 
 def _treatment_objectives(patient: Patient) -> list[dict[str, str]]:
+    objectives = _by_enrollment(OBJECTIVES, patient)
     return [
-        {"text": objective.text, "status": objective.status.value, "programme": e.programme.name}
-        for e in patient.enrollments
-        for objective in e.objectives
+        {"text": objective.text, "status": objective.status.value, "programme": enrollment.name}
+        for enrollment in _rows(ENROLLMENTS, patient)
+        for objective in objectives[enrollment.id]
         if objective.is_treatment_related
     ]
 

@@ -1,0 +1,88 @@
+"""build_view: each section's data, read from the database, for one patient only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pathway.models import (
+    AttendanceStatus,
+    Competency,
+    Condition,
+    ObjectiveStatus,
+    WorkshopAttendance,
+)
+from pathway.sharing.sections import Section
+from pathway.sharing.view import build_view
+from tests.factories import enroll, make_patient, make_programme
+
+
+def section_data(app, patient, section: Section):  # type: ignore[no-untyped-def]
+    with app.test_request_context("/"):
+        return build_view(patient, (section,))["sections"][0]["data"]
+
+
+def test_etp_progress_groups_each_programme_in_order_and_reads_no_other_patient(app, db) -> None:
+    alice, bob = make_patient("Alice"), make_patient("Bob")
+    first, second = make_programme("Programme A"), make_programme("Programme B")
+    in_first, in_second = enroll(alice, first), enroll(alice, second)
+    enroll(bob, first)
+    in_first.objectives[1].status = ObjectiveStatus.ACHIEVED
+    in_first.attendances = [
+        WorkshopAttendance(
+            workshop=first.workshops[1],
+            status=AttendanceStatus.ATTENDED,
+            scheduled_on=dt.date(2026, 10, 8),
+        ),
+        WorkshopAttendance(workshop=first.workshops[0]),
+    ]
+    in_second.competencies = [
+        Competency(text="Adapts the dose when ill"),
+        Competency(text="Injects hydrocortisone", is_acquired=False),
+    ]
+    db.flush()
+
+    progress = section_data(app, alice, Section.ETP_PROGRESS)
+
+    assert [p["programme"] for p in progress] == ["Programme A", "Programme B"]
+    a, b = progress
+    assert a["coordinator"]["name"] == "Coordinator of Programme A"
+    assert a["started_on"] == dt.date(2026, 10, 1) and a["ended_on"] is None
+    assert a["objectives"] == [
+        {"text": "Alice treatment objective", "status": "in_progress"},
+        {"text": "Alice life objective", "status": "achieved"},
+    ]
+    assert a["remaining_objectives"] == ["Alice treatment objective"]
+    assert a["workshops"] == [
+        {
+            "title": "Programme A workshop 2",
+            "status": "attended",
+            "scheduled_on": dt.date(2026, 10, 8),
+            "attended": True,
+        },
+        {
+            "title": "Programme A workshop 1",
+            "status": "planned",
+            "scheduled_on": None,
+            "attended": False,
+        },
+    ]
+    assert a["competencies"] == []
+    assert b["workshops"] == []
+    assert b["competencies"] == [
+        {"text": "Adapts the dose when ill", "is_acquired": True},
+        {"text": "Injects hydrocortisone", "is_acquired": False},
+    ]
+    assert "Bob" not in repr(progress)
+
+    assert section_data(app, alice, Section.TREATMENT_OBJECTIVES) == [
+        {"text": "Alice treatment objective", "status": "in_progress", "programme": "Programme A"},
+        {"text": "Alice treatment objective", "status": "in_progress", "programme": "Programme B"},
+    ]
+    assert section_data(app, make_patient("Carol"), Section.ETP_PROGRESS) == []
+
+
+def test_a_change_not_yet_flushed_is_in_the_view(app, db) -> None:
+    alice = make_patient("Alice")
+    alice.conditions.append(Condition(label="Pending condition"))
+    labels = [c["label"] for c in section_data(app, alice, Section.CONDITIONS)]
+    assert "Pending condition" in labels
