@@ -14,9 +14,12 @@ keepalive = 5
 # Load the app once in the master, then fork: a worker starts (or is recycled) in a few
 # milliseconds instead of importing everything again, during which its requests would wait.
 preload_app = True
-# Recycle workers now and then: WeasyPrint's resident memory grows slowly with each render.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
-max_requests_jitter = 100
+# Recycle workers now and then, against any slow memory growth. PDFs, whose WeasyPrint
+# memory grows with each render, are made in a renderer process recycled every 50 documents
+# (pathway.documents), so this can be rare: each recycling costs the new worker a few slow
+# requests, which show in the latency tail under load.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = 1000
 accesslog = "-"
 errorlog = "-"
 # No %(r)s, %(U)s, %(q)s or %(f)s: the path holds the token of a shared link, and the
@@ -43,6 +46,15 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def when_ready(server):  # type: ignore[no-untyped-def]
+    """In the master, once: what each forked worker would otherwise do on its first requests."""
+    app = server.app.wsgi()
+    if "pathway.db" in getattr(app, "extensions", {}):
+        from pathway import warm_up
+
+        warm_up(app)
 
 
 def post_fork(server, worker):  # type: ignore[no-untyped-def]

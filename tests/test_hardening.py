@@ -255,3 +255,26 @@ def test_a_reading_block_never_writes(app, db) -> None:
         make_user("sneaky@example.org")
     # Nothing of the block was kept.
     assert db.scalar(select(User).where(User.email == "sneaky@example.org")) is None
+
+
+def test_warm_up_prepares_what_workers_would_do_first_without_the_database(
+    tmp_path: Path,
+) -> None:
+    from pathway import LOCALES, create_app, warm_up
+
+    # A database that cannot be reached: warming up must not need it (gunicorn's master).
+    app = create_app(
+        {
+            "PATHWAY_ENV": "development",
+            "SECRET_KEY": "warm-secret-0123456789abcdef0123456789abcdef",
+            "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none",
+            "PUBLIC_BASE_URL": "https://pathway.test",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+        }
+    )
+    warm_up(app)
+    compiled = {key[1] for key in app.jinja_env.cache.keys()}  # type: ignore[union-attr]
+    assert {"emergency/view.html", "shared/view.html"} <= compiled
+    assert len(compiled) == len(app.jinja_env.list_templates())
+    domain = app.extensions["babel"].instance.domain_instance
+    assert {locale for locale, _ in domain.cache} == set(LOCALES)
