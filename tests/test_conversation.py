@@ -308,6 +308,40 @@ def test_passcode_share_needs_the_passcode_to_reply(app, db, client, alice) -> N
     assert count(db, Contribution) == 1
 
 
+def test_a_browser_that_opened_the_protected_link_replies_without_typing_it_again(
+    app, db, client, other_client, alice
+) -> None:
+    share = make_share(alice, passcode="4321")
+    token = shares.share_token(share)
+
+    opened = client.submit(f"/s/{token}", {"passcode": "4321"})
+    assert opened.status_code == 200
+    html = opened.get_data(as_text=True)
+    assert 'action="/s/' in html and "/reply" in html  # the reply panel is on the page
+    assert 'name="passcode"' not in html  # and it does not ask again
+
+    assert post_reply(client, token, reply_data()).status_code == 303
+    assert count(db, Contribution) == 1
+    # Another browser, which never gave the passcode, still has to.
+    refused = post_reply(other_client, token, reply_data())
+    assert refused.status_code == 422
+    assert 'id="passcode-error"' in refused.get_data(as_text=True)
+    assert count(db, Contribution) == 1
+
+
+def test_a_regenerated_link_asks_for_the_passcode_again(app, db, client, alice) -> None:
+    share = make_share(alice, passcode="4321")
+    client.submit(f"/s/{shares.share_token(share)}", {"passcode": "4321"})
+    shares.rotate_share(share)
+    db.flush()
+    token = shares.share_token(share)
+
+    response = post_reply(client, token, reply_data())
+
+    assert response.status_code == 422
+    assert count(db, Contribution) == 0
+
+
 def test_xss_in_a_reply_is_escaped_in_the_panel(app, db, client, alice) -> None:
     share = make_share(alice)
     token = shares.share_token(share)

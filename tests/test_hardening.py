@@ -273,7 +273,7 @@ def test_warm_up_prepares_what_workers_would_do_first_without_the_database(
         }
     )
     warm_up(app)
-    compiled = {key[1] for key in app.jinja_env.cache.keys()}  # type: ignore[union-attr]
+    compiled = {key[1] for key in app.jinja_env.cache}  # type: ignore[union-attr]
     assert {"emergency/view.html", "shared/view.html"} <= compiled
     assert len(compiled) == len(app.jinja_env.list_templates())
     domain = app.extensions["babel"].instance.domain_instance

@@ -18,8 +18,9 @@ from pathway.conversation.forms import ReplyForm
 from pathway.db import session
 from pathway.errors import render_error
 from pathway.extensions import client_address, limiter
-from pathway.models import ShareKind
+from pathway.models import Share, ShareKind
 from pathway.sharing import shares
+from pathway.sharing.unlocks import is_unlocked
 
 bp = Blueprint("conversation", __name__, url_prefix="/s")
 
@@ -58,6 +59,11 @@ def _register_template_global(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["conversation_for_token"] = conversation_for_token
 
 
+def _needs_passcode(share: Share) -> bool:
+    """A protected link's reply asks for the passcode, unless this browser just opened it."""
+    return share.passcode_hash is not None and not is_unlocked(share)
+
+
 def conversation_for_token(token: str) -> dict[str, Any] | None:
     """What the reply panel shows for a link: the conversation and an empty form, or None."""
     try:
@@ -69,7 +75,7 @@ def conversation_for_token(token: str) -> dict[str, Any] | None:
     return {
         "entries": exchanges.conversation_for(share),
         "form": ReplyForm(formdata=None),
-        "needs_passcode": share.passcode_hash is not None,
+        "needs_passcode": _needs_passcode(share),
         "action": url_for("conversation.reply", token=token),
     }
 
@@ -88,7 +94,7 @@ def reply(token: str) -> Response | tuple[str, int]:
     except shares.LinkGone as gone:
         return _gone(gone.reason)
     form = ReplyForm()
-    needs_passcode = share.passcode_hash is not None
+    needs_passcode = _needs_passcode(share)
     context = {"form": form, "token": token, "needs_passcode": needs_passcode}
     try:
         exchanges.check_open_for_replies(share)

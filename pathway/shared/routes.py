@@ -10,24 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from flask import session as cookie_session
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from pathway import audit
-from pathway.db import reading, session, utcnow
+from pathway.db import reading, session
 from pathway.extensions import limiter
 from pathway.models import Patient, Share, ShareKind
 from pathway.shared.forms import PasscodeForm
 from pathway.sharing import access, shares
 from pathway.sharing.sections import Section, parse_sections
+from pathway.sharing.unlocks import is_unlocked, remember_unlock
 from pathway.sharing.view import build_view
 
 bp = Blueprint("shared", __name__, url_prefix="/s")
-
-# How long a browser that gave the right passcode may download the share's letters.
-UNLOCK_SECONDS = 3600
-UNLOCK_KEY = "unlocked_shares"
 
 
 @bp.after_request
@@ -137,7 +133,7 @@ def unlock(token: str) -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("shared/passcode.html", form=form, share=_form_facts(share)), 422
     if shares.check_passcode(share, form.passcode.data or ""):
-        _remember_unlock(share)
+        remember_unlock(share)
         return _show(share, token, _view(share), viewer=form.viewer.data or "")
     access.record_access(
         share,
@@ -166,31 +162,13 @@ def _form_facts(share: Share) -> dict[str, Any]:
     return {"attempts_left": share.passcode_attempts_left, "label": share.label}
 
 
-def _remember_unlock(share: Share) -> None:
-    unlocked = dict(cookie_session.get(UNLOCK_KEY, {}))
-    now = int(utcnow().timestamp())
-    unlocked = {key: value for key, value in unlocked.items() if value[1] > now}
-    unlocked[share.public_id] = [share.token_version, now + UNLOCK_SECONDS]
-    cookie_session[UNLOCK_KEY] = dict(list(unlocked.items())[-10:])
-
-
-def _is_unlocked(share: Share) -> bool:
-    entry = cookie_session.get(UNLOCK_KEY, {}).get(share.public_id)
-    return (
-        isinstance(entry, list)
-        and len(entry) == 2
-        and entry[0] == share.token_version
-        and entry[1] > utcnow().timestamp()
-    )
-
-
 @bp.get("/<token>/letters/<letter_id>")
 @limiter.limit("60 per minute")
 def letter(token: str, letter_id: str) -> Response:
     share = _open(token)
     if Section.LETTERS not in parse_sections(share.sections):
         abort(404)
-    if share.passcode_hash is not None and not _is_unlocked(share):
+    if share.passcode_hash is not None and not is_unlocked(share):
         return redirect(url_for("shared.view", token=token), code=303)
     try:
         from pathway.letters import letter_filename, load_letter_pdf, shared_letters
