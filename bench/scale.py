@@ -29,7 +29,8 @@ SIZES = {"small": (1_000, 10_000), "large": (100_000, 1_000_000)}
 
 
 def fill(path: Path, patients: int, events: int) -> None:
-    """Add filler patients (each with a condition and a share) and access events, in bulk."""
+    """Add filler patients (each with a condition, an enrollment and a share) and access
+    events, in bulk."""
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA journal_mode=WAL")
@@ -47,6 +48,39 @@ def fill(path: Path, patients: int, events: int) -> None:
     db.executemany(
         "INSERT INTO conditions (patient_id, label, is_rare, notes) VALUES (?, ?, 0, '')",
         ((i, f"Condition {i}") for i in ids),
+    )
+    # Each filler patient follows the demo's programme: an enrollment with two objectives, a
+    # competency and a consent, so the ETP lists grow with the patients too.
+    programme, workshop = db.execute(
+        "SELECT programme_id, id FROM workshops ORDER BY id LIMIT 1"
+    ).fetchone()
+    enrollment_start = db.execute("SELECT coalesce(max(id), 0) FROM enrollments").fetchone()[0] + 1
+    enrollments = [(enrollment_start + n, i) for n, i in enumerate(ids)]
+    db.executemany(
+        "INSERT INTO enrollments (id, patient_id, programme_id, started_on, bep_synthesis,"
+        " gp_topics, created_at, updated_at, version)"
+        " VALUES (?, ?, ?, '2026-01-05', '', '', ?, ?, 1)",
+        ((e, i, programme, stamp, stamp) for e, i in enrollments),
+    )
+    db.executemany(
+        "INSERT INTO objectives (enrollment_id, text, status, is_treatment_related, proposed_by,"
+        " created_at) VALUES (?, ?, 'in_progress', ?, '', ?)",
+        ((e, f"Objective {k}", k, stamp) for e, _ in enrollments for k in (0, 1)),
+    )
+    db.executemany(
+        "INSERT INTO competencies (enrollment_id, text, is_acquired, created_at)"
+        " VALUES (?, 'Competency', 1, ?)",
+        ((e, stamp) for e, _ in enrollments),
+    )
+    db.executemany(
+        "INSERT INTO workshop_attendances (enrollment_id, workshop_id, status)"
+        " VALUES (?, ?, 'attended')",
+        ((e, workshop) for e, _ in enrollments),
+    )
+    db.executemany(
+        "INSERT INTO consents (enrollment_id, given_at, method, recorded_by_name)"
+        " VALUES (?, ?, 'oral', 'Filler')",
+        ((e, stamp) for e, _ in enrollments),
     )
     share_start = db.execute("SELECT coalesce(max(id), 0) FROM shares").fetchone()[0] + 1
     share_count = min(extra, 10_000)

@@ -59,3 +59,31 @@ def test_migrations_go_down_to_nothing_and_up_again(empty_database: str) -> None
     assert tables == set()
     upgrade(empty_database)
     assert schema_differences(empty_database) == []
+
+
+# Who recorded, issued or sent something: set to NULL when that account is deleted, which
+# is rare; never read by. Every other foreign key is how a list is read.
+UNREAD_FOREIGN_KEYS = {
+    ("audit_events", "actor_id"),
+    ("consents", "recorded_by_id"),
+    ("invitations", "created_by_id"),
+    ("letter_dispatches", "sent_by_id"),
+    ("letters", "issued_by_id"),
+    ("messages", "author_user_id"),
+}
+
+
+def test_every_foreign_key_that_lists_are_read_by_is_indexed() -> None:
+    unindexed = set()
+    for table in Base.metadata.sorted_tables:
+        leading = {next(iter(index.columns)).name for index in table.indexes}
+        leading |= {
+            next(iter(constraint.columns)).name
+            for constraint in table.constraints
+            if getattr(constraint, "columns", None)
+            and not constraint.__class__.__name__.startswith("Foreign")
+        }
+        for column in table.columns:
+            if column.foreign_keys and column.name not in leading:
+                unindexed.add((table.name, column.name))
+    assert unindexed == UNREAD_FOREIGN_KEYS

@@ -32,7 +32,7 @@ class Contribution(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
     enrollment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="SET NULL")
+        ForeignKey("enrollments.id", ondelete="SET NULL"), index=True
     )
     author_name: Mapped[str] = mapped_column(String(120))
     author_role: Mapped[str] = mapped_column(String(80))

@@ -49,7 +49,7 @@ class LetterDispatch(Base):
     __tablename__ = "letter_dispatches"
 
     id: Mapped[intpk]
-    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
     recipient: Mapped[str] = mapped_column(String(254))
     sent_at: Mapped[created_at]
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -23,7 +23,7 @@ programme_members = Table(
     "programme_members",
     Base.metadata,
     Column("programme_id", ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -53,7 +53,9 @@ class Workshop(Base):
     __tablename__ = "workshops"
 
     id: Mapped[intpk]
-    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     is_collective: Mapped[bool] = mapped_column(default=True)
@@ -69,7 +71,9 @@ class Enrollment(Base):
 
     id: Mapped[intpk]
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
+    )
     started_on: Mapped[dt.date | None]
     ended_on: Mapped[dt.date | None]
     # Synthèse du Bilan Éducatif Partagé: about ten lines at most.
@@ -115,7 +119,9 @@ class Objective(Base):
     __tablename__ = "objectives"
 
     id: Mapped[intpk]
-    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
     text: Mapped[str] = mapped_column(String(300))
     status: Mapped[ObjectiveStatus] = mapped_column(default=ObjectiveStatus.IN_PROGRESS)
     # Shown to the pharmacist preset.
@@ -138,8 +144,11 @@ class WorkshopAttendance(Base):
     __table_args__ = (UniqueConstraint("enrollment_id", "workshop_id"),)
 
     id: Mapped[intpk]
+    # The unique constraint's index serves lookups by enrollment.
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
-    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="CASCADE"), index=True
+    )
     scheduled_on: Mapped[dt.date | None]
     status: Mapped[AttendanceStatus] = mapped_column(default=AttendanceStatus.PLANNED)
 
@@ -153,7 +162,9 @@ class Competency(Base):
     __tablename__ = "competencies"
 
     id: Mapped[intpk]
-    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
     text: Mapped[str] = mapped_column(String(300))
     is_acquired: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[created_at]
@@ -167,7 +178,9 @@ class Consent(Base):
     __tablename__ = "consents"
 
     id: Mapped[intpk]
-    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
     given_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # "app" when the patient gave it in the app, "oral" when an educator recorded it.
     method: Mapped[str] = mapped_column(String(10))
