@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, func, select
 from pathway import ROOT
 from pathway.migrate import upgrade
 from pathway.models import AuditEvent, User
+from tests.conftest import make_config
 from tests.factories import PASSWORD, make_user
 
 CLIENT_IP = "203.0.113.7"
@@ -200,15 +201,7 @@ def sqlite_app(tmp_path: Path):  # type: ignore[no-untyped-def]
     upgrade(url)
     from pathway import create_app
 
-    return create_app(
-        {
-            "PATHWAY_ENV": "development",
-            "SECRET_KEY": "locks-secret-0123456789abcdef0123456789abcdef",
-            "DATABASE_URL": url,
-            "PUBLIC_BASE_URL": "https://pathway.test",
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-        }
-    )
+    return create_app(make_config(url, tmp_path))
 
 
 def writes_at_once(path: Path) -> bool:
@@ -263,15 +256,7 @@ def test_warm_up_prepares_what_workers_would_do_first_without_the_database(
     from pathway import LOCALES, create_app, warm_up
 
     # A database that cannot be reached: warming up must not need it (gunicorn's master).
-    app = create_app(
-        {
-            "PATHWAY_ENV": "development",
-            "SECRET_KEY": "warm-secret-0123456789abcdef0123456789abcdef",
-            "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none",
-            "PUBLIC_BASE_URL": "https://pathway.test",
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-        }
-    )
+    app = create_app(make_config("postgresql+psycopg://nobody@127.0.0.1:9/none", tmp_path))
     warm_up(app)
     compiled = {key[1] for key in app.jinja_env.cache}  # type: ignore[union-attr]
     assert {"emergency/view.html", "shared/view.html"} <= compiled

@@ -125,15 +125,28 @@ ATTENDANCES = _enrolled(
 COMPETENCIES = _enrolled(Competency.text, Competency.is_acquired)
 
 
-def _rows(statement: Select[Any], patient: Patient) -> Sequence[Row[Any]]:
-    return session.connection().execute(statement, {"patient_id": patient.id}).all()
+class _Rows:
+    """One patient's rows for one view: each statement runs at most once (two sections may
+    need the same list, as the ETP progress and the treatment-related objectives do)."""
+
+    def __init__(self, patient: Patient) -> None:
+        self.patient = patient
+        self._read: dict[int, Sequence[Row[Any]]] = {}
+
+    def __call__(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+        if id(statement) not in self._read:
+            self._read[id(statement)] = (
+                session.connection().execute(statement, {"patient_id": self.patient.id}).all()
+            )
+        return self._read[id(statement)]
 
 
 def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) -> dict[str, Any]:
     """Return the header and, in canonical order, the data of each given section only."""
     session.flush()  # the statements below read the database: pending changes first
     wanted = [section for section in Section if section in set(sections)]
-    stamps = {stamp.section: stamp for stamp in _rows(STAMPS, patient)}
+    rows = _Rows(patient)
+    stamps = {stamp.section: stamp for stamp in rows(STAMPS)}
     built = []
     for section in wanted:
         stamp = stamps.get(section.value)
@@ -143,7 +156,7 @@ def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) 
                 "label": section.label,
                 "updated_at": stamp.updated_at if stamp else None,
                 "updated_by": stamp.updated_by if stamp else None,
-                "data": BUILDERS[section](patient),
+                "data": BUILDERS[section](rows),
             }
         )
     return {
@@ -160,15 +173,15 @@ def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) 
     }
 
 
-def _identity(patient: Patient) -> dict[str, Any]:
+def _identity(rows: _Rows) -> dict[str, Any]:
     return {
-        "full_name": patient.full_name,
-        "birth_date": patient.birth_date,
-        "phone": patient.phone or "",
+        "full_name": rows.patient.full_name,
+        "birth_date": rows.patient.birth_date,
+        "phone": rows.patient.phone or "",
     }
 
 
-def _conditions(patient: Patient) -> list[dict[str, Any]]:
+def _conditions(rows: _Rows) -> list[dict[str, Any]]:
     return [
         {
             "label": condition.label,
@@ -180,13 +193,13 @@ def _conditions(patient: Patient) -> list[dict[str, Any]]:
             "guideline_url": condition.emergency_guideline_url or "",
             "notes": condition.notes,
         }
-        for condition in _rows(CONDITIONS, patient)
+        for condition in rows(CONDITIONS)
     ]
 
 
-def _treatments(patient: Patient) -> list[dict[str, Any]]:
+def _treatments(rows: _Rows) -> list[dict[str, Any]]:
     # Critical treatments first: they matter most to whoever reads in a hurry.
-    medications = sorted(_rows(MEDICATIONS, patient), key=lambda m: (not m.is_critical, m.id))
+    medications = sorted(rows(MEDICATIONS), key=lambda m: (not m.is_critical, m.id))
     return [
         {
             "name": medication.name,
@@ -198,7 +211,7 @@ def _treatments(patient: Patient) -> list[dict[str, Any]]:
     ]
 
 
-def _allergies(patient: Patient) -> list[dict[str, Any]]:
+def _allergies(rows: _Rows) -> list[dict[str, Any]]:
     return [
         {
             "substance": allergy.substance,
@@ -206,12 +219,12 @@ def _allergies(patient: Patient) -> list[dict[str, Any]]:
             "is_intolerance": allergy.is_intolerance,
             "is_severe": allergy.is_severe,
         }
-        for allergy in _rows(ALLERGIES, patient)
+        for allergy in rows(ALLERGIES)
     ]
 
 
-def _emergency_protocol(patient: Patient) -> dict[str, str] | None:
-    protocol = next(iter(_rows(PROTOCOL, patient)), None)
+def _emergency_protocol(rows: _Rows) -> dict[str, str] | None:
+    protocol = next(iter(rows(PROTOCOL)), None)
     if protocol is None:
         return None
     return {
@@ -224,14 +237,14 @@ def _emergency_protocol(patient: Patient) -> dict[str, str] | None:
     }
 
 
-def _emergency_contacts(patient: Patient) -> list[dict[str, str]]:
+def _emergency_contacts(rows: _Rows) -> list[dict[str, str]]:
     return [
         {"name": contact.name, "relationship": contact.relationship_label, "phone": contact.phone}
-        for contact in _rows(CONTACTS, patient)
+        for contact in rows(CONTACTS)
     ]
 
 
-def _care_team(patient: Patient) -> list[dict[str, str]]:
+def _care_team(rows: _Rows) -> list[dict[str, str]]:
     return [
         {
             "role": member.role.value,
@@ -242,21 +255,21 @@ def _care_team(patient: Patient) -> list[dict[str, str]]:
             "email": member.email,
             "secure_email": member.secure_email,
         }
-        for member in _rows(CARE_TEAM, patient)
+        for member in rows(CARE_TEAM)
     ]
 
 
-def _by_enrollment(statement: Select[Any], patient: Patient) -> dict[int, list[Row[Any]]]:
+def _by_enrollment(found: Sequence[Row[Any]]) -> dict[int, list[Row[Any]]]:
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    for row in _rows(statement, patient):
+    for row in found:
         grouped[row.enrollment_id].append(row)
     return grouped
 
 
-def _etp_progress(patient: Patient) -> list[dict[str, Any]]:
-    objectives = _by_enrollment(OBJECTIVES, patient)
-    attendances = _by_enrollment(ATTENDANCES, patient)
-    competencies = _by_enrollment(COMPETENCIES, patient)
+def _etp_progress(rows: _Rows) -> list[dict[str, Any]]:
+    objectives = _by_enrollment(rows(OBJECTIVES))
+    attendances = _by_enrollment(rows(ATTENDANCES))
+    competencies = _by_enrollment(rows(COMPETENCIES))
     return [
         {
             "programme": enrollment.name,
@@ -288,25 +301,25 @@ def _etp_progress(patient: Patient) -> list[dict[str, Any]]:
                 {"text": c.text, "is_acquired": c.is_acquired} for c in competencies[enrollment.id]
             ],
         }
-        for enrollment in _rows(ENROLLMENTS, patient)
+        for enrollment in rows(ENROLLMENTS)
     ]
 
 
-def _treatment_objectives(patient: Patient) -> list[dict[str, str]]:
-    objectives = _by_enrollment(OBJECTIVES, patient)
+def _treatment_objectives(rows: _Rows) -> list[dict[str, str]]:
+    objectives = _by_enrollment(rows(OBJECTIVES))
     return [
         {"text": objective.text, "status": objective.status.value, "programme": enrollment.name}
-        for enrollment in _rows(ENROLLMENTS, patient)
+        for enrollment in rows(ENROLLMENTS)
         for objective in objectives[enrollment.id]
         if objective.is_treatment_related
     ]
 
 
-def _life_context(patient: Patient) -> dict[str, str]:
-    return {"text": patient.life_context}
+def _life_context(rows: _Rows) -> dict[str, str]:
+    return {"text": rows.patient.life_context}
 
 
-def _letters(patient: Patient) -> list[dict[str, Any]]:
+def _letters(rows: _Rows) -> list[dict[str, Any]]:
     try:
         from pathway.letters import shared_letters
     except ImportError:  # the letters package lands separately
@@ -319,11 +332,11 @@ def _letters(patient: Patient) -> list[dict[str, Any]]:
             "issued_at": letter.issued_at,
             "programme": letter.enrollment.programme.name,
         }
-        for letter in shared_letters(patient)
+        for letter in shared_letters(rows.patient)
     ]
 
 
-BUILDERS: dict[Section, Callable[[Patient], Any]] = {
+BUILDERS: dict[Section, Callable[[_Rows], Any]] = {
     Section.IDENTITY: _identity,
     Section.CONDITIONS: _conditions,
     Section.TREATMENTS: _treatments,
