@@ -54,7 +54,7 @@ def _init_database(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from pathway.auth.sessions import init_login
     from pathway.extensions import babel, csrf, limiter
-    from pathway.i18n import select_locale, template_helpers
+    from pathway.i18n import init_templates, select_locale
 
     init_login(app)
     csrf.init_app(app)
@@ -66,7 +66,7 @@ def _init_extensions(app: Flask) -> None:
         default_timezone="Europe/Paris",
     )
     limiter.init_app(app)
-    app.context_processor(template_helpers)
+    init_templates(app)
 
 
 def _register_blueprints(app: Flask) -> None:

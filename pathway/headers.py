@@ -17,27 +17,43 @@ def init_headers(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
+# Given to every response that does not set its own.
+DEFAULTS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118 (Headers, not a dict)
+
+    def default(name: str, value: str) -> None:
+        if name.lower() not in present:
+            headers.add(name, value)
+
+    for name, value in DEFAULTS:
+        default(name, value)
     if request.path.startswith(CAPABILITY_PREFIXES):
-        # Never pass the token on as a Referer; never index the page.
+        # The URL is the credential: never pass it on as a Referer, never keep the
+        # response in any cache (PDFs and images included), never index it.
         headers["Referrer-Policy"] = "no-referrer"
+        headers["Cache-Control"] = "no-store"
         headers["X-Robots-Tag"] = "noindex, nofollow"
     else:
-        headers.setdefault("Referrer-Policy", "same-origin")
+        default("Referrer-Policy", "same-origin")
     https = current_app.config["PUBLIC_BASE_URL"].startswith("https://") or request.is_secure
     if https:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        default("Strict-Transport-Security", HSTS)
     # The route template (/s/<token>), never the path, is what the access log records.
     headers["X-Route"] = request.url_rule.rule if request.url_rule is not None else "-"
     if request.endpoint != "static":
         # Pages hold health data: never keep them in a shared or browser cache.
-        headers.setdefault("Cache-Control", "no-store")
+        default("Cache-Control", "no-store")
     _harden_cookies(response, secure=https)
     return response
 

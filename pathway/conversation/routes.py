@@ -45,15 +45,6 @@ def _client_key() -> str:
     return f"reply-client:{client_address()}"
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    # The URL is the credential: never send it on as a Referer, never cache, never index.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 @bp.record_once
 def _register_template_global(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["conversation_for_token"] = conversation_for_token

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from flask import session as cookie
-from werkzeug.wrappers import Response
 
 from pathway.cards.openings import (
     card_view,
@@ -28,15 +27,6 @@ bp = Blueprint("emergency", __name__, url_prefix="/e")
 # Generous: a crew may reload often in a real emergency; enumeration still hits the wall.
 RATE_LIMIT = "30 per minute"
 OPENING_KEY = "emergency_opening"
-
-
-@bp.after_request
-def _private(response: Response) -> Response:
-    # The URL is the credential: never send it on as a Referer, never cache, never index.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 @bp.app_template_filter("tel")

@@ -26,15 +26,6 @@ from pathway.sharing.view import build_view
 bp = Blueprint("shared", __name__, url_prefix="/s")
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    # The URL is the credential: never send it on as a Referer, never cache, never index.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def coordinators(patient: Patient) -> list[dict[str, str]]:
     """How to reach the ETP team(s) of a patient's current programmes, for a dead link's page."""
     found = []

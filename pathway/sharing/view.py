@@ -39,7 +39,7 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
-from pathway.sharing.sections import Section
+from pathway.sharing.sections import SECTION_LABELS, Section
 
 ORPHANET_URL = "https://www.orpha.net/fr/disease/detail/{code}"
 
@@ -153,7 +153,7 @@ def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) 
         built.append(
             {
                 "key": section.value,
-                "label": section.label,
+                "label": SECTION_LABELS[section],  # translated if a page shows it
                 "updated_at": stamp.updated_at if stamp else None,
                 "updated_by": stamp.updated_by if stamp else None,
                 "data": BUILDERS[section](rows),
