@@ -10,7 +10,7 @@ export PATHWAY_ENV ?= development
 # Debian packages the app and its tests need: Pango for WeasyPrint (PDF), zbar to decode QR codes in tests.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0 fonts-dejavu-core poppler-utils
 
-.PHONY: run test install system-deps translations extract-messages bench bench-deps bench-scale soak e2e e2e-deps lint clean
+.PHONY: run test install system-deps translations extract-messages bench bench-deps bench-scale bench-instructions soak e2e e2e-deps lint clean
 
 run: install
 	$(BIN)/flask --app wsgi migrate
@@ -41,6 +41,13 @@ bench: install bench-deps
 # 1 000 vs 100 000 patients and 1 000 000 access events (a few minutes: bulk fills).
 bench-scale: install
 	$(BIN)/python bench/scale.py
+
+# Instructions per request counted by valgrind: figures that do not move with the machine's load.
+bench-instructions: install
+	@command -v valgrind >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq valgrind >/dev/null; \
+	  else echo "valgrind is needed: sudo apt-get install -y valgrind"; exit 1; fi; }
+	$(BIN)/python bench/instructions.py
 
 # wrk drives the HTTP load; without it (and without root to install it) a Python client does.
 bench-deps:

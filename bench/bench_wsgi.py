@@ -1,9 +1,10 @@
 """Pathway for load measurements: the real app, rate limits off (one client sends everything).
 
-It also serves /bench/floor/<token>: only what every opening of the emergency card must do,
-with the app's own functions (verify the token, read the share in a read transaction,
-write the access event, commit) and no page. Its throughput is the ceiling of any
-emergency view on this stack and machine, whatever the page costs.
+It also serves /bench/noop (every hook of the app, no database) and /bench/floor/<token>:
+only what every opening of the emergency card must do, with the app's own functions (verify
+the token, read the share in a read transaction, write the access event, commit) and no
+page. Its throughput is the ceiling of any emergency view on this stack and machine,
+whatever the page costs.
 """
 
 from pathway import create_app
@@ -22,3 +23,8 @@ def floor(token: str) -> str:
     record_access(share, share.sections, summary_version=0)
     session.commit()
     return "recorded"
+
+
+@app.get("/bench/noop")
+def noop() -> str:
+    return "nothing"

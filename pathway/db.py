@@ -123,7 +123,8 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         reading = has_app_context() and g.get("db_reading", False)
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs at the start of every transaction.
+        connection.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Database:

@@ -50,7 +50,7 @@ CATALOGUE = "_catalogue"
 
 
 def _catalogue(context: Context) -> NullTranslations:
-    found = context.get(CATALOGUE)
+    found = context.parent.get(CATALOGUE)  # the rendering's variables, not its own
     return found if found is not None else get_translations()
 
 

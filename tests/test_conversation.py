@@ -11,7 +11,7 @@ from flask import render_template
 from sqlalchemy import func, select
 
 from pathway.db import utcnow
-from pathway.models import Contribution, Message, Notification, Share
+from pathway.models import Contribution, Message, Notification, Share, ShareKind
 from pathway.sharing import shares
 from pathway.sharing.sections import PRESETS, Audience
 from pathway.sharing.view import build_view
@@ -50,10 +50,14 @@ def reply_data(**overrides: str) -> dict[str, str]:
 
 
 def panel_html(app, token: str, patient) -> str:  # type: ignore[no-untyped-def]
-    """Render the reply panel as the recipient's page includes it."""
+    """Render the reply panel as the recipient's page includes it, with the link it opened."""
     with app.test_request_context(f"/s/{token}", base_url="https://pathway.test"):
+        share = shares.resolve(token, ShareKind.LINK)
         return render_template(
-            "conversation/_panel.html", view=build_view(patient, []), share_token=token
+            "conversation/_panel.html",
+            view=build_view(patient, []),
+            share=share,
+            share_token=token,
         )
 
 
@@ -417,15 +421,20 @@ def test_panel_hides_the_patients_decisions_and_comments(app, db, client, alice)
     assert "Lives alone since September." in html
 
 
-def test_panel_shows_nothing_for_a_share_without_replies_or_a_dead_link(app, db, alice) -> None:
+def test_panel_shows_nothing_for_a_share_without_replies_or_a_dead_link(
+    app, db, client, alice
+) -> None:
     closed = make_share(alice, allow_replies=False)
     revoked = make_share(alice)
     shares.revoke_share(revoked)
     db.commit()
 
     assert "<form" not in panel_html(app, shares.share_token(closed), alice)
-    assert "<form" not in panel_html(app, shares.share_token(revoked), alice)
-    assert "<form" not in panel_html(app, "garbage", alice)
+    # A dead link's page is refused before anything of it, the panel included, is shown.
+    for path, status in ((f"/s/{shares.share_token(revoked)}", 410), ("/s/garbage", 404)):
+        response = client.get(path)
+        assert response.status_code == status
+        assert 'name="message"' not in response.get_data(as_text=True)
 
 
 def test_panel_carries_nothing_of_unshared_sections(app, db, client, alice) -> None:

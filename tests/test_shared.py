@@ -473,6 +473,10 @@ def test_gp_share_lists_letters_and_serves_the_stored_pdf(client, db) -> None:
     assert response.status_code == 200
     assert response.data == letter.pdf
     assert response.headers["Content-Type"] == "application/pdf"
+    # A capability path: the file is never kept in a cache nor indexed, like the page.
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "noindex" in response.headers["X-Robots-Tag"]
     outcomes = db.scalars(select(AccessEvent.outcome).where(AccessEvent.share_id == share.id)).all()
     assert sorted(outcomes) == ["letter_downloaded", "shown"]
 

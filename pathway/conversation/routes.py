@@ -1,7 +1,7 @@
 """Routes of the conversation blueprint: /s/<token>/reply (public, no account).
 
 The recipient's page includes templates/conversation/_panel.html, which reads the
-conversation through the `conversation_for_token` template global registered here.
+conversation through the `conversation_panel` template global registered here.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _client_key() -> str:
 
 @bp.record_once
 def _register_template_global(state: BlueprintSetupState) -> None:
-    state.app.jinja_env.globals["conversation_for_token"] = conversation_for_token
+    state.app.jinja_env.globals["conversation_panel"] = conversation_panel
 
 
 def _needs_passcode(share: Share) -> bool:
@@ -55,12 +55,9 @@ def _needs_passcode(share: Share) -> bool:
     return share.passcode_hash is not None and not is_unlocked(share)
 
 
-def conversation_for_token(token: str) -> dict[str, Any] | None:
-    """What the reply panel shows for a link: the conversation and an empty form, or None."""
-    try:
-        share = shares.resolve(token, ShareKind.LINK)
-    except (shares.LinkInvalid, shares.LinkGone):
-        return None
+def conversation_panel(share: Share, token: str) -> dict[str, Any] | None:
+    """What the reply panel shows on the page of a link just opened (`share`, resolved from
+    `token` in this request): the conversation and an empty form, or None."""
     if not share.allow_replies:
         return None
     return {

@@ -97,7 +97,7 @@ def _show(share: Share, token: str, view: dict[str, Any], viewer: str = "") -> s
     )
     info = share_info(share)
     session.commit()
-    return render_template("shared/view.html", view=view, info=info, share_token=token)
+    return render_template("shared/view.html", view=view, info=info, share=share, share_token=token)
 
 
 @bp.get("/<token>")

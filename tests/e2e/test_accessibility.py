@@ -87,6 +87,28 @@ def test_page_is_accessible(audited: Any) -> None:
     reached_all, no_focus_style = tab_through(page)
     assert no_focus_style == [], "focused without a visible focus indicator"
     assert reached_all == [], "not reachable with the Tab key"
+    assert sideways(page) == [], "wider than a 390 px phone"
+
+
+def sideways(page: Any) -> list[str]:
+    """The page itself, and any part of it, that must be scrolled sideways on the phone.
+
+    A row of section links (nav) may scroll: it is a menu of chips, not content.
+    """
+    return page.evaluate(
+        """() => {
+          const root = document.documentElement;
+          const wide = root.scrollWidth > window.innerWidth ? ["the page"] : [];
+          for (const element of document.body.querySelectorAll("*")) {
+            const overflow = getComputedStyle(element).overflowX;
+            const scrolls = ["auto", "scroll"].includes(overflow) && element.tagName !== "NAV";
+            if (scrolls && element.scrollWidth > element.clientWidth + 1) {
+              wide.push(element.tagName.toLowerCase() + "." + element.className);
+            }
+          }
+          return wide;
+        }"""
+    )
 
 
 def test_audit_reports_a_planted_unlabelled_field_and_low_contrast(stranger_page: Any) -> None:
