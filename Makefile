@@ -87,8 +87,8 @@ translations: $(VENV)/.installed
 
 # Refresh the catalogues after adding or changing user-visible text.
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o pathway/translations/messages.pot .
-	$(BIN)/pybabel update -i pathway/translations/messages.pot -d pathway/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-wrap -o pathway/translations/messages.pot .
+	$(BIN)/pybabel update -i pathway/translations/messages.pot -d pathway/translations --no-fuzzy-matching --no-wrap
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check pathway tests bench

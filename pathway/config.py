@@ -118,6 +118,10 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "SESSION_COOKIE_NAME": "__Host-session" if secure_cookies else "session",
         "PERMANENT_SESSION_LIFETIME": _int(env.get("SESSION_HOURS", "12"), "SESSION_HOURS") * 3600,
         "SESSION_IDLE_MINUTES": _int(env.get("SESSION_IDLE_MINUTES", "30"), "SESSION_IDLE_MINUTES"),
+        # Consent changes and data exports ask for the password when it is older than this.
+        "RECENT_SIGN_IN_MINUTES": _int(
+            env.get("RECENT_SIGN_IN_MINUTES", "15"), "RECENT_SIGN_IN_MINUTES"
+        ),
         "REMEMBER_COOKIE_DURATION": 0,
         "WTF_CSRF_TIME_LIMIT": None,
         # Shared views send Referrer-Policy: no-referrer, so browsers omit the Referer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babel.support import NullTranslations
-from flask import Flask, request
+from flask import Flask, g, has_app_context, request
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
@@ -33,8 +33,8 @@ def init_templates(app: Flask) -> None:
 
     Flask-Babel finds the catalogue again for every string (several context lookups,
     about 8 µs) and a page translates dozens. Each rendering (inside force_locale() too)
-    gets its language's catalogue from a context processor; the macros imported without
-    the page's context ask Flask-Babel.
+    gets its language's catalogue from a context processor; macros imported without the
+    page's context find it through catalogue().
     """
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext,
@@ -43,15 +43,31 @@ def init_templates(app: Flask) -> None:
         npgettext=_npgettext,
         newstyle=True,
     )
-    app.context_processor(lambda: {"current_locale": current_locale, CATALOGUE: get_translations()})
+    app.context_processor(lambda: {"current_locale": current_locale, CATALOGUE: catalogue()})
 
 
 CATALOGUE = "_catalogue"
 
 
+def catalogue() -> NullTranslations:
+    """The catalogue of the language in use, found once per request and language.
+
+    force_locale() installs another locale object, which gets its own lookup, and puts the
+    first one back afterwards.
+    """
+    if not has_app_context():
+        return get_translations()
+    locale = get_locale()
+    found = g.get(CATALOGUE)
+    if found is None or found[0] is not locale:
+        found = (locale, get_translations())
+        setattr(g, CATALOGUE, found)
+    return found[1]
+
+
 def _catalogue(context: Context) -> NullTranslations:
     found = context.parent.get(CATALOGUE)  # the rendering's variables, not its own
-    return found if found is not None else get_translations()
+    return found if found is not None else catalogue()
 
 
 @pass_context

@@ -11,6 +11,10 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
 class ChoosePasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),

@@ -8,19 +8,20 @@ import time
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from pathway import accounts, audit
 from pathway.auth import twofactor
 from pathway.auth.forms import (
     ChoosePasswordForm,
+    ConfirmPasswordForm,
     EnrolTwoFactorForm,
     ForgotPasswordForm,
     SignInForm,
     TwoFactorForm,
 )
-from pathway.auth.sessions import role_required, start_session
+from pathway.auth.sessions import password_confirmed, role_required, start_session
 from pathway.db import session, utcnow
 from pathway.extensions import limiter
 from pathway.models import Role, User
@@ -66,6 +67,31 @@ def logout() -> Response:
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per minute", methods=["POST"])
+def confirm_password() -> Response | tuple[str, int]:
+    """The password again, before a consent change or a data export (recent sign-in)."""
+    form = ConfirmPasswordForm()
+    target = safe_next(request.args.get("next")) or home_for(current_user)
+    if form.validate_on_submit():
+        result = accounts.authenticate(current_user.email, form.password.data or "")
+        session.commit()
+        if result.user is not None and result.user.id == current_user.id:
+            password_confirmed()
+            return redirect(target, code=303)
+        if result.locked or current_user.locked_until is not None:
+            # Guessing at an open session: it ends, and the account waits like a sign-in.
+            logout_user()
+            cookie_session.clear()
+            flash(_("Too many wrong passwords: you are signed out. Try again later."), "error")
+            return redirect(url_for("auth.login"), code=303)
+        form.password.errors = [_("Password incorrect.")]
+    form.password.data = ""
+    status = 401 if form.errors else 200
+    return render_template("auth/confirm.html", form=form), status
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])

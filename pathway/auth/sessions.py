@@ -7,10 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask import session as cookie_session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import confirm_login, current_user, login_fresh, logout_user
 from sqlalchemy import select
 
 from pathway.db import session
@@ -42,11 +43,48 @@ def load_user(user_id: str) -> User | None:
 
 
 def start_session() -> None:
-    """Stamp the moment of sign-in (absolute limit) and of the last request (idle limit)."""
+    """Stamp the moment of sign-in (absolute limit), of the last request (idle limit) and
+    of the password (recent sign-in)."""
     now = int(time.time())
     cookie_session["signed_in_at"] = now
     cookie_session["seen_at"] = now
+    cookie_session["password_at"] = now
     cookie_session.permanent = True
+
+
+def password_confirmed() -> None:
+    """The user has just typed their password again: the sign-in is recent again."""
+    confirm_login()
+    cookie_session["password_at"] = int(time.time())
+
+
+def sign_in_is_recent() -> bool:
+    """Was the password typed within RECENT_SIGN_IN_MINUTES (and the session fresh)?"""
+    age = int(time.time()) - int(cookie_session.get("password_at", 0))
+    return login_fresh() and age <= current_app.config["RECENT_SIGN_IN_MINUTES"] * 60
+
+
+def recent_sign_in_required(back_to: Callable[..., str]) -> Callable[[F], F]:
+    """Ask for the password again before a consent change or a data export when it was
+    typed too long ago: a phone or a workstation left unlocked is not enough.
+
+    Nothing of the request is done meanwhile; after the password the user is sent to the
+    page `back_to(**view_args)` to do it again.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.is_authenticated and not sign_in_is_recent():
+                flash(_("For your security, confirm your password to continue."), "info")
+                target = back_to(**kwargs) if request.method == "POST" else request.full_path
+                target = target.rstrip("?")
+                return redirect(url_for("auth.confirm_password", next=target), code=303)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
 
 
 def enforce_session_timeouts() -> None:

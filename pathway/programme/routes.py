@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from pathway import consent, enrollments, letters
-from pathway.auth.sessions import role_required
+from pathway.auth.sessions import recent_sign_in_required, role_required
 from pathway.db import session
 from pathway.models import LetterKind, Role
 from pathway.patient.routes import current_patient
@@ -39,8 +39,13 @@ def index() -> str:
     return render_template("programme/index.html", patient=patient, paths=paths, form=FlaskForm())
 
 
+def _programmes(enrollment_id: int) -> str:
+    return url_for("programme.index", _anchor=f"consent-{enrollment_id}")
+
+
 @bp.post("/<int:enrollment_id>/consent")
 @patient_only
+@recent_sign_in_required(back_to=_programmes)
 def give_consent(enrollment_id: int) -> Response:
     enrollment = enrollments.patient_enrollment(current_patient(), enrollment_id)
     if FlaskForm().validate_on_submit():
@@ -52,6 +57,7 @@ def give_consent(enrollment_id: int) -> Response:
 
 @bp.post("/<int:enrollment_id>/consent/withdraw")
 @patient_only
+@recent_sign_in_required(back_to=_programmes)
 def withdraw_consent(enrollment_id: int) -> Response:
     enrollment = enrollments.patient_enrollment(current_patient(), enrollment_id)
     if FlaskForm().validate_on_submit():

@@ -21,6 +21,7 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from pathway import privacy
+from pathway.auth.sessions import recent_sign_in_required
 from pathway.db import session, utcnow
 from pathway.models import Patient, Share, ShareKind
 from pathway.patient.routes import current_patient, patient_only
@@ -242,6 +243,7 @@ def log() -> str:
 
 @bp.route("/my-data", methods=["GET", "POST"])
 @patient_only
+@recent_sign_in_required(back_to=lambda: url_for("shares.my_data"))
 def my_data() -> str | Response:
     patient = current_patient()
     form = ActionForm()

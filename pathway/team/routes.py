@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from pathway import accounts, consent, enrollments, letters
-from pathway.auth.sessions import role_required
+from pathway.auth.sessions import recent_sign_in_required, role_required
 from pathway.db import session
 from pathway.enrollments import EditConflict, EnrollmentError
 from pathway.models import AttendanceStatus, Enrollment, LetterKind, ObjectiveStatus, Role
@@ -370,8 +370,13 @@ def remove_competency(enrollment_id: int, competency_id: int) -> Response | tupl
     )
 
 
+def _consent_panel(enrollment_id: int) -> str:
+    return url_for("team.enrollment", enrollment_id=enrollment_id, _anchor="consent")
+
+
 @bp.post("/enrollments/<int:enrollment_id>/consent")
 @staff_only
+@recent_sign_in_required(back_to=_consent_panel)
 def record_consent(enrollment_id: int) -> Response | tuple[str, int]:
     def act(enrollment: Enrollment, form: forms.OralConsentForm) -> None:
         consent.record_oral_consent(enrollment, current_user, form.given_on.data)
@@ -387,6 +392,7 @@ def record_consent(enrollment_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/enrollments/<int:enrollment_id>/consent/withdraw")
 @staff_only
+@recent_sign_in_required(back_to=_consent_panel)
 def withdraw_consent(enrollment_id: int) -> Response | tuple[str, int]:
     def act(enrollment: Enrollment, form: FlaskForm) -> None:
         if not consent.withdraw_consent(enrollment, current_user):
