@@ -129,6 +129,18 @@ def test_guessing_the_password_of_an_open_session_ends_it(client, db, enrollment
         assert refused.status_code == 401
 
 
+def test_a_lockout_that_has_ended_does_not_end_the_session_at_the_next_mistake(
+    client, db, enrollment
+) -> None:
+    sign_in(client, "alice@example.org")
+    user = enrollment.patient.user
+    user.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)  # as an old lockout left it
+    db.commit()
+    with later():
+        assert client.submit("/auth/confirm", {"password": "guess"}).status_code == 401
+        assert client.get("/programme/").status_code == 200  # still signed in
+
+
 def test_the_confirmation_never_sends_elsewhere(client, enrollment) -> None:
     sign_in(client, "alice@example.org")
     with later():

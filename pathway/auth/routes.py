@@ -82,7 +82,8 @@ def confirm_password() -> Response | tuple[str, int]:
         if result.user is not None and result.user.id == current_user.id:
             password_confirmed()
             return redirect(target, code=303)
-        if result.locked or current_user.locked_until is not None:
+        locked_until = current_user.locked_until
+        if result.locked or (locked_until is not None and locked_until > utcnow()):
             # Guessing at an open session: it ends, and the account waits like a sign-in.
             logout_user()
             cookie_session.clear()
