@@ -18,6 +18,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(reset_two_factor_command)
     app.cli.add_command(create_programme_command)
     app.cli.add_command(add_educator_command)
+    app.cli.add_command(log_reference_command)
 
 
 @click.command("create-user")
@@ -35,6 +36,15 @@ def create_user_command(role: str, email: str, display_name: str, password: str)
             raise click.ClickException(str(error)) from None
         session.commit()
     click.echo(f"Created {user.role.value} {user.email}")
+
+
+@click.command("log-reference")
+@click.argument("public_id")
+def log_reference_command(public_id: str) -> None:
+    """Print how log lines name a link or letter (its public id, as stored in the database)."""
+    from pathway.audit import log_reference
+
+    click.echo(log_reference(public_id))
 
 
 @click.command("demo")

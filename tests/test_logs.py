@@ -6,8 +6,11 @@ import io
 import logging
 import secrets
 
-from pathway import tokens
+from sqlalchemy import select
+
+from pathway import audit, tokens
 from pathway.logs import RedactTokens, redact
+from pathway.models import AuditEvent
 
 
 def capture(logger_name: str) -> tuple[logging.Logger, io.StringIO]:
@@ -78,3 +81,36 @@ def test_the_app_log_handler_redacts_records_of_every_pathway_module(app) -> Non
     output = stream.getvalue()
     assert "resolving [token]" in output and "app logger got /s/[token]" in output
     assert token[:12] not in output
+
+
+def test_audit_lines_name_links_by_a_keyed_reference_that_the_cli_gives(app, db) -> None:
+    first, second = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    handler_stream = io.StringIO()
+    handler = logging.StreamHandler(handler_stream)
+    handler.addFilter(RedactTokens())
+    audit.logger.addHandler(handler)
+    try:
+        audit.record("share:link:revoked", patient_id=1, share=first)
+        audit.record("share:link:refused", patient_id=1, share=first, reason="revoked")
+        audit.record("share:link:revoked", patient_id=1, share=second)
+    finally:
+        audit.logger.removeHandler(handler)
+    lines = handler_stream.getvalue().splitlines()
+    reference = audit.log_reference(first)
+    assert reference.startswith("ref-") and len(reference) == 16
+    assert [reference in line for line in lines] == [True, True, False]
+    assert audit.log_reference(second) in lines[2]
+    assert "[token]" not in handler_stream.getvalue()  # nothing left for the filter to mask
+    assert not any(public_id in line for line in lines for public_id in (first, second))
+    # The audit rows keep the public ids; the command-line tool gives the reference.
+    stored = db.scalars(select(AuditEvent.details).where(AuditEvent.tag == "share:link:refused"))
+    assert stored.one()["share"] == first
+    result = app.test_cli_runner().invoke(args=["log-reference", first])
+    assert result.exit_code == 0 and result.output.strip() == reference
+
+
+def test_log_references_depend_on_the_secret_key(app) -> None:
+    public_id = secrets.token_urlsafe(16)
+    reference = audit.log_reference(public_id)
+    app.config["SECRET_KEY"] = "another secret key, at least 32 characters long"
+    assert audit.log_reference(public_id) != reference
