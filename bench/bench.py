@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import io
 import os
-import re
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from common import (
     Table,
-    app_env,
-    flask,
+    demo_site,
     free_port,
     get,
     gunicorn,
@@ -33,14 +28,6 @@ from common import (
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "10"))
-
-
-def links_from_demo(output: str) -> dict[str, str]:
-    """Paths of the demo's links (GP link: …, Emergency link: …) printed by `flask demo`."""
-    found = {}
-    for label, url in re.findall(r"^(GP link|Emergency link): (\S+)$", output, re.M):
-        found[label] = "/" + url.split("/", 3)[3]
-    return found
 
 
 def in_process_app(env: dict[str, str]) -> Any:
@@ -254,23 +241,17 @@ def card_rows(table: Table, app: Any) -> None:
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="pathway-bench-"))
-    try:
-        port = free_port()
-        env = app_env(f"sqlite:///{tmp / 'bench.db'}", port, tmp)
-        flask(env, "migrate")
-        links = links_from_demo(flask(env, "demo"))
+    port = free_port()
+    with demo_site("pathway-bench-", port) as (env, links, _tmp):
         table = Table()
         web_rows(table, env, port, links)
         app = in_process_app(env)
         with app.app_context():
             letter_rows(table, app)
             card_rows(table, app)
-        print(f"Machine: {machine()}")
-        print(f"Load runs: {SECONDS} s each; timings: median of {REPEAT}+ runs\n")
-        print(table.render())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"Machine: {machine()}")
+    print(f"Load runs: {SECONDS} s each; timings: median of {REPEAT}+ runs\n")
+    print(table.render())
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -61,6 +62,27 @@ def app_env(database_url: str, port: int, tmp: Path, **extra: str) -> dict[str, 
         "OUTBOX_DIR": str(tmp / "outbox"),
         **extra,
     }
+
+
+def links_from_demo(output: str) -> dict[str, str]:
+    """Paths of the demo's links (GP link: …, Emergency link: …) printed by `flask demo`."""
+    found = {}
+    for label, url in re.findall(r"^(GP link|Emergency link): (\S+)$", output, re.M):
+        found[label] = "/" + url.split("/", 3)[3]
+    return found
+
+
+@contextlib.contextmanager
+def demo_site(prefix: str, port: int) -> Iterator[tuple[dict[str, str], dict[str, str], Path]]:
+    """A temporary folder with a migrated SQLite database holding the demo data, removed at
+    the end: (the app's environment, the demo's link paths, the folder)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        env = app_env(f"sqlite:///{tmp / 'bench.db'}", port, tmp)
+        flask(env, "migrate")
+        yield env, links_from_demo(flask(env, "demo")), tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def flask(env: dict[str, str], *args: str) -> str:

@@ -19,11 +19,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from common import ROOT, Table, app_env, flask, free_port, machine
+from common import ROOT, Table, demo_site, free_port, machine
 
 REQUESTS = int(os.environ.get("BENCH_INSTRUCTION_REQUESTS", "50"))
 WARM_UP = 20
@@ -103,14 +102,8 @@ def count(kind: str, path: str, env: dict[str, str], out: Path) -> float:
 def main() -> None:
     if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         raise SystemExit("valgrind is needed: sudo apt-get install -y valgrind")
-    from bench import links_from_demo
-
-    tmp = Path(tempfile.mkdtemp(prefix="pathway-instructions-"))
-    try:
-        env = app_env(f"sqlite:///{tmp / 'bench.db'}", free_port(), tmp)
+    with demo_site("pathway-instructions-", free_port()) as (env, links, tmp):
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), str(ROOT)])
-        flask(env, "migrate")
-        links = links_from_demo(flask(env, "demo"))
         table = Table()
         hello = None
         for label, kind, path_of in VIEWS:
@@ -123,11 +116,9 @@ def main() -> None:
                 f"{hello / 1e6:.2f} M",
                 hello / instructions,
             )
-        print(f"Machine: {machine()}")
-        print(f"In process, {REQUESTS} requests each after {WARM_UP} to warm up (callgrind)\n")
-        print(table.render())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"Machine: {machine()}")
+    print(f"In process, {REQUESTS} requests each after {WARM_UP} to warm up (callgrind)\n")
+    print(table.render())
 
 
 if __name__ == "__main__":
