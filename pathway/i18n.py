@@ -8,6 +8,7 @@ from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from pathway import LOCALES
 
@@ -35,13 +36,17 @@ def init_templates(app: Flask) -> None:
     about 8 µs) and a page translates dozens. Each rendering (inside force_locale() too)
     gets its language's catalogue from a context processor; macros imported without the
     page's context find it through catalogue().
+
+    The functions below behave as Jinja's "newstyle" gettext (variables as keywords,
+    escaped in an autoescaped template; `num` given to ngettext) but are installed as
+    plain callables: Jinja's newstyle wrappers would add a call layer per string.
     """
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext,
         ngettext=_ngettext,
         pgettext=_pgettext,
         npgettext=_npgettext,
-        newstyle=True,
+        newstyle=False,
     )
     app.context_processor(lambda: {"current_locale": current_locale, CATALOGUE: catalogue()})
 
@@ -70,21 +75,40 @@ def _catalogue(context: Context) -> NullTranslations:
     return found if found is not None else catalogue()
 
 
-@pass_context
-def _gettext(context: Context, string: str) -> str:
-    return _catalogue(context).ugettext(string)
+def _format(context: Context, translated: str, variables: dict[str, object]) -> str:
+    """Fill the translation's %(name)s placeholders; like Jinja's newstyle gettext, always
+    (a literal percent sign is written %%) and escaping the values in HTML templates."""
+    if context.eval_ctx.autoescape:
+        # The catalogue is ours (as Jinja's own gettext trusts it); the values are escaped.
+        translated = Markup(translated)  # noqa: S704
+    return translated % variables
 
 
 @pass_context
-def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    return _catalogue(context).ungettext(singular, plural, n)
+def _gettext(context: Context, string: str, **variables: object) -> str:
+    return _format(context, _catalogue(context).ugettext(string), variables)
 
 
 @pass_context
-def _pgettext(context: Context, message_context: str, string: str) -> str:
-    return _catalogue(context).upgettext(message_context, string)
+def _ngettext(context: Context, singular: str, plural: str, num: int, **variables: object) -> str:
+    variables.setdefault("num", num)
+    return _format(context, _catalogue(context).ungettext(singular, plural, num), variables)
 
 
 @pass_context
-def _npgettext(context: Context, message_context: str, singular: str, plural: str, n: int) -> str:
-    return _catalogue(context).unpgettext(message_context, singular, plural, n)
+def _pgettext(context: Context, message_context: str, string: str, **variables: object) -> str:
+    return _format(context, _catalogue(context).upgettext(message_context, string), variables)
+
+
+@pass_context
+def _npgettext(
+    context: Context,
+    message_context: str,
+    singular: str,
+    plural: str,
+    num: int,
+    **variables: object,
+) -> str:
+    variables.setdefault("num", num)
+    translated = _catalogue(context).unpgettext(message_context, singular, plural, num)
+    return _format(context, translated, variables)

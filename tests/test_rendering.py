@@ -46,6 +46,21 @@ def test_a_rendering_in_a_forced_language_is_wholly_in_that_language(app: Flask)
         assert render_template_string("{{ _('Send') }}") == "Send"
 
 
+def test_translated_strings_fill_their_values_escaped(app: Flask) -> None:
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        page = render_template_string(
+            "{{ _('Born on %(date)s', date=value) }}|{{ _('At most 120 characters.') }}|"
+            "{{ ngettext('%(num)d new', '%(num)d new', 3) }}|{{ _('100%%') }}",
+            value="<script>alert(1)</script>",
+        )
+    escaped = "Born on &lt;script&gt;alert(1)&lt;/script&gt;"
+    assert page == f"{escaped}|At most 120 characters.|3 new|100%"
+    with app.test_request_context("/"), force_locale("fr"):
+        assert render_template_string("{{ ngettext('%(num)d new', '%(num)d new', 1) }}") == (
+            "1 nouvelle"
+        )
+
+
 def test_the_form_macro_ties_hint_and_error_to_the_input(app: Flask) -> None:
     with app.test_request_context("/"):
         form = NameForm(meta={"csrf": False})
