@@ -95,7 +95,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         _tune_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
@@ -103,6 +103,8 @@ def make_engine(url: str) -> Engine:
         pool_timeout=5,
         connect_args={"connect_timeout": 3, "options": "-c statement_timeout=5000"},
     )
+    _tune_postgresql(engine)
+    return engine
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -125,6 +127,19 @@ def _tune_sqlite(engine: Engine) -> None:
         reading = has_app_context() and g.get("db_reading", False)
         # Straight to the driver: this runs at the start of every transaction.
         connection.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    # PostgreSQL's default (READ COMMITTED) lets each statement of a transaction see what
+    # other transactions committed meanwhile: a view could show one section before a change
+    # and the next after it, and log a summary version that is neither. Inside reading()
+    # every statement sees one snapshot, as on SQLite, and nothing can be written.
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if has_app_context() and g.get("db_reading", False):
+            connection.connection.driver_connection.execute(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            )
 
 
 class Database:
@@ -163,8 +178,10 @@ def reading() -> Iterator[None]:
 
     For the views that read a lot and then write a little (one access event): on
     SQLite the reads then take no write lock, and the writes that follow hold it only
-    while they run, so workers do not queue behind each other's reads. Objects loaded
-    in the block stay usable afterwards. The block must not write (a flush raises).
+    while they run, so workers do not queue behind each other's reads. Every query of
+    the block sees the database as it was at the block's first one (a snapshot, on
+    PostgreSQL too). Objects loaded in the block stay usable afterwards. The block must
+    not write (a flush raises; PostgreSQL refuses any other write).
     """
     g.db_reading = True
     try:

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,73 @@ def test_warm_up_prepares_what_workers_would_do_first_without_the_database(
     assert len(compiled) == len(app.jinja_env.list_templates())
     domain = app.extensions["babel"].instance.domain_instance
     assert {locale for locale, _ in domain.cache} == set(LOCALES)
+
+
+def test_a_view_shows_and_logs_one_state_of_the_summary(
+    database_url_for_tests: str, tmp_path: Path
+) -> None:
+    """A change committed by another worker while a view is read is wholly in the view or
+    wholly out of it, and the version logged is the one shown (on PostgreSQL too, whose
+    default isolation would let each query see the latest commit)."""
+    from sqlalchemy import delete, insert, update
+
+    from pathway import create_app
+    from pathway.db import reading, session
+    from pathway.models import Allergy, Patient
+    from pathway.sharing.sections import Section
+    from pathway.sharing.view import build_view
+    from tests.factories import make_patient
+
+    app = create_app(make_config(database_url_for_tests, tmp_path))
+    engine = app.extensions["pathway.db"].engine
+
+    def another_worker_adds_an_allergy(patient_id: int) -> None:
+        def write() -> None:  # in a thread: outside this request, as another worker would be
+            with engine.connect() as other:
+                other.execute(insert(Allergy).values(patient_id=patient_id, substance="Latex"))
+                other.execute(
+                    update(Patient)
+                    .where(Patient.id == patient_id)
+                    .values(summary_version=Patient.summary_version + 1)
+                )
+                other.commit()
+
+        worker = threading.Thread(target=write)
+        worker.start()
+        worker.join()
+
+    def allergens(view: dict) -> list[str]:  # type: ignore[type-arg]
+        return [allergy["substance"] for allergy in view["sections"][0]["data"]]
+
+    with app.test_request_context("/"):
+        patient = make_patient("Snapshot", "Reader", email="snapshot@example.org")
+        session.commit()
+        version = patient.summary_version
+        try:
+            with reading():
+                session.scalar(select(Patient.id).where(Patient.id == patient.id))
+                another_worker_adds_an_allergy(patient.id)
+                during = build_view(patient, [Section.ALLERGIES])
+            assert (during["summary_version"], allergens(during)) == (
+                version,
+                ["Snapshot allergen"],
+            )
+            # The next view, with the patient object of the earlier read: the new state, and
+            # the version that goes with it.
+            another_worker_adds_an_allergy(patient.id)
+            with reading():
+                after = build_view(patient, [Section.ALLERGIES])
+            assert (after["summary_version"], allergens(after)) == (
+                version + 2,
+                ["Snapshot allergen", "Latex", "Latex"],
+            )
+            # Nothing can be written inside a reading block, not even by a statement.
+            if database_url_for_tests.startswith("postgresql"):
+                with pytest.raises(Exception, match="read-only"), reading():
+                    session.execute(update(Patient).values(phone="0600000000"))
+        finally:
+            session.rollback()
+            session.execute(delete(Patient).where(Patient.id == patient.id))
+            session.execute(delete(User).where(User.email == "snapshot@example.org"))
+            session.commit()
+    engine.dispose()

@@ -50,6 +50,9 @@ def _owned(*columns: Any) -> Select[Any]:
     return select(*columns).where(table.patient_id == bindparam("patient_id")).order_by(table.id)
 
 
+# The version of the summary the view is built from, read with its sections (the patient
+# object may come from an earlier transaction).
+VERSION = select(Patient.summary_version).where(Patient.id == bindparam("patient_id"))
 STAMPS = _owned(SectionUpdate.section, SectionUpdate.updated_at, SectionUpdate.updated_by)
 CONDITIONS = _owned(
     Condition.label,
@@ -146,6 +149,7 @@ def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) 
     session.flush()  # the statements below read the database: pending changes first
     wanted = [section for section in Section if section in set(sections)]
     rows = _Rows(patient)
+    summary_version = rows(VERSION)[0].summary_version
     stamps = {stamp.section: stamp for stamp in rows(STAMPS)}
     built = []
     for section in wanted:
@@ -169,7 +173,7 @@ def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) 
         },
         "sections": built,
         "shown": [section.value for section in wanted],
-        "summary_version": patient.summary_version,
+        "summary_version": summary_version,
     }
 
 
