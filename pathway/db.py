@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import fcntl
+import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -92,7 +95,10 @@ class Base(DeclarativeBase):
 def make_engine(url: str) -> Engine:
     """Create the engine with the settings each backend needs under concurrency."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 15, "check_same_thread": False, "factory": SQLiteConnection},
+        )
         _tune_sqlite(engine)
         return engine
     engine = create_engine(
@@ -107,11 +113,78 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+class SQLiteConnection(sqlite3.Connection):
+    """A connection whose write transactions queue for the database on an OS lock.
+
+    SQLite lets one writer in at a time; the others poll, sleeping 1, 2, 5, 10… ms
+    between tries (its busy handler). A request's write takes a fraction of a
+    millisecond, so under concurrent writes the workers slept more than they worked.
+    Here each write transaction first takes an exclusive flock on a file beside the
+    database, which the kernel hands to the next waiter the moment it is released.
+    SQLite's own locking still decides what is safe; the flock only orders the queue,
+    and the kernel drops it if its process dies. Each connection opens the file itself,
+    so two connections (threads, forked workers) never share one lock.
+    """
+
+    _lock_fd: int | None = None
+    _holding = False
+
+    def begin_writing(self) -> None:
+        """Wait for the database's writer lock, then begin the write transaction."""
+        fd = self._writer_lock()
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._holding = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release()
+            raise
+
+    def _writer_lock(self) -> int | None:
+        if self._lock_fd is None:
+            path = self.execute("PRAGMA database_list").fetchone()[2]
+            if not path:  # an in-memory database has one connection: nothing to queue for
+                return None
+            try:
+                self._lock_fd = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # a read-only folder: SQLite's own waiting still works
+                return None
+        return self._lock_fd
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
 def _tune_sqlite(engine: Engine) -> None:
     # WAL lets readers run beside the single writer; BEGIN IMMEDIATE takes the write
     # lock up front so two requests never deadlock upgrading a read lock, which is
-    # what surfaces as "database is locked". busy_timeout makes waiters wait. Inside
-    # reading() a plain BEGIN is enough: that transaction never writes.
+    # what surfaces as "database is locked"; writers queue on the connection's writer
+    # lock, and busy_timeout still bounds any other wait. Inside reading() a plain
+    # BEGIN is enough: that transaction never writes.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -124,9 +197,12 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        reading = has_app_context() and g.get("db_reading", False)
+        driver = connection.connection.driver_connection
         # Straight to the driver: this runs at the start of every transaction.
-        connection.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+        if has_app_context() and g.get("db_reading", False):
+            driver.execute("BEGIN")
+        else:
+            driver.begin_writing()
 
 
 def _tune_postgresql(engine: Engine) -> None:

@@ -91,8 +91,11 @@ def test_no_letter_is_committed_after_the_withdrawal_commits(race_url: str, tmp_
                     letters.issue_letter(
                         enrollment, LetterKind.START, session.get(type(claire), ids[1])
                     )
-                    session.commit()
+                    # The letter is written (after its PDF rendering), not yet committed:
+                    # taken before the commit, so the other thread's wake-up when the commit
+                    # frees the database cannot be mistaken for an earlier withdrawal.
                     times["issued"] = time.monotonic()
+                    session.commit()
                 except letters.ConsentRequired:
                     session.rollback()
                     times["issued"] = None

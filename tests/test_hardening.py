@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -240,6 +242,84 @@ def test_the_hot_views_reads_take_no_write_lock_on_sqlite(tmp_path: Path) -> Non
         session.rollback()
         assert writes_at_once(path)
     app.extensions["pathway.db"].engine.dispose()
+
+
+def writer_lock_is_free(path: Path) -> bool:
+    """Could a writer take the database's writer lock (the queue) right now?"""
+    fd = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_sqlite_writers_queue_on_the_writer_lock_not_in_sqlites_busy_loop(tmp_path: Path) -> None:
+    app = sqlite_app(tmp_path)
+    path = tmp_path / "locks.db"
+    with app.test_request_context("/"):
+        from pathway.db import reading, session
+
+        make_user("writer@example.org")
+        assert not writer_lock_is_free(path)  # held for the whole write transaction
+        session.commit()
+        assert writer_lock_is_free(path)
+        session.scalar(select(func.count()).select_from(User))
+        session.rollback()
+        assert writer_lock_is_free(path)
+        with reading():
+            session.scalar(select(func.count()).select_from(User))
+            assert writer_lock_is_free(path)  # reads never queue
+
+    # Another process holds the queue, SQLite itself is free: a writer waits for its turn
+    # and goes in the moment the lock is released.
+    queue = os.open(f"{path}-writer", os.O_RDWR)
+    fcntl.flock(queue, fcntl.LOCK_EX)
+    wrote = threading.Event()
+
+    def write() -> None:
+        with app.test_request_context("/"):
+            from pathway.db import session
+
+            make_user("queued@example.org")
+            session.commit()
+            wrote.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert not wrote.wait(0.5)
+        assert writes_at_once(path)  # the wait is the queue's, not SQLite's lock
+    finally:
+        fcntl.flock(queue, fcntl.LOCK_UN)
+        os.close(queue)
+    assert wrote.wait(15)
+    writer.join()
+    app.extensions["pathway.db"].engine.dispose()
+
+
+def test_a_writer_that_cannot_begin_leaves_the_queue(tmp_path: Path) -> None:
+    from pathway.db import SQLiteConnection
+
+    path = tmp_path / "queue.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE t (n INTEGER)")
+    other.execute("BEGIN IMMEDIATE")  # another program holds SQLite's write lock
+    ours = sqlite3.connect(path, timeout=0, isolation_level=None, factory=SQLiteConnection)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        ours.begin_writing()
+    assert writer_lock_is_free(path)
+    other.execute("COMMIT")
+    ours.begin_writing()
+    ours.execute("INSERT INTO t VALUES (1)")
+    assert not writer_lock_is_free(path)
+    ours.close()  # closing with the transaction open frees the queue too
+    assert writer_lock_is_free(path)
+    other.close()
 
 
 def test_a_reading_block_never_writes(app, db) -> None:
