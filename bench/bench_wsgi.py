@@ -19,8 +19,8 @@ app = create_app({"RATELIMIT_ENABLED": False})
 @app.get("/bench/floor/<token>")
 def floor(token: str) -> str:
     with reading():
-        share = shares.resolve(token, ShareKind.EMERGENCY)
-    record_access(share, share.sections, summary_version=0)
+        card = shares.resolve_row(token, ShareKind.EMERGENCY)
+    record_access(card, card.sections, summary_version=card.summary_version)
     session.commit()
     return "recorded"
 

@@ -20,6 +20,7 @@ class Purpose(enum.StrEnum):
     EMERGENCY = "pathway.emergency-card"
     INVITATION = "pathway.invitation"
     PASSWORD_RESET = "pathway.password-reset"  # noqa: S105 (a salt name, not a secret)
+    OPENING = "pathway.emergency-opening"
 
 
 # Purposes whose tokens also carry a signing time, checked against a maximum age.
@@ -74,3 +75,22 @@ def unsign(purpose: Purpose, token: str, max_age: int | None = None) -> tuple[st
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         raise TokenInvalid
     return payload["id"], version
+
+
+def sign_ids(purpose: Purpose, *ids: int | None) -> str:
+    """Return a token for a few row ids, each an integer or None (an opening of the
+    emergency card: its access event and its notice)."""
+    return _serializer(purpose).dumps(list(ids))
+
+
+def unsign_ids(purpose: Purpose, token: str, count: int) -> tuple[int | None, ...]:
+    """Return the `count` ids of a sign_ids token, or raise TokenInvalid."""
+    try:
+        payload = _serializer(purpose).loads(token)
+    except (BadSignature, UnicodeError, ValueError):
+        raise TokenInvalid from None
+    if not isinstance(payload, list) or len(payload) != count:
+        raise TokenInvalid
+    if not all(i is None or (isinstance(i, int) and not isinstance(i, bool)) for i in payload):
+        raise TokenInvalid
+    return tuple(payload)

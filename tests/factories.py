@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from pathway import accounts
 from pathway.db import session
@@ -120,3 +121,19 @@ def sign_in(client, email: str, password: str = PASSWORD):  # type: ignore[no-un
     response = client.submit("/auth/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+NAMING_LINK = re.compile(r'href="(/e/[^"/]+/who/[^"]+)"')
+
+
+def naming_path(client, card_path: str) -> str:  # type: ignore[no-untyped-def]
+    """Open an emergency card as a responder; return its link to say who opened it."""
+    page = client.get(card_path).get_data(as_text=True)
+    found = NAMING_LINK.search(page)
+    assert found is not None, "the card links to its naming page"
+    return found.group(1)
+
+
+def name_opening(client, card_path: str, viewer: str):  # type: ignore[no-untyped-def]
+    """Open an emergency card and name that opening, as a crew would."""
+    return client.submit(naming_path(client, card_path), {"viewer": viewer})

@@ -17,7 +17,7 @@ from pathway.models import AccessEvent, Role, Share, ShareArtifact, ShareKind
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
 from pathway.sharing.shares import create_share, share_url
 from tests.conftest import PUBLIC_BASE_URL
-from tests.factories import make_patient, make_user, sign_in
+from tests.factories import make_patient, make_user, name_opening, sign_in
 
 PRESET = [s.value for s in EMERGENCY_SECTIONS]
 
@@ -107,7 +107,7 @@ def test_patient_sees_every_opening_prominently_with_who_opened(
     app, client, other_client, db, alice
 ) -> None:
     _card, url = make_card(app, alice)
-    other_client.submit(path_of(url), {"viewer": "SAMU 49"})
+    name_opening(other_client, path_of(url), "SAMU 49")
     other_client.get(path_of(url))
     sign_in(client, "alice@example.org")
     page = client.get("/card/").get_data(as_text=True)
@@ -319,7 +319,7 @@ def test_openings_of_another_patients_card_are_not_in_the_log(
 ) -> None:
     _, alice_url = make_card(app, alice)
     make_card(app, bob)
-    other_client.submit(path_of(alice_url), {"viewer": "VSAV Angers"})
+    name_opening(other_client, path_of(alice_url), "VSAV Angers")
     sign_in(client, "bob@example.org")
     assert "VSAV Angers" not in client.get("/card/").get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(AccessEvent)) == 1

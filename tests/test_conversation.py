@@ -55,7 +55,7 @@ def panel_html(app, token: str, patient) -> str:  # type: ignore[no-untyped-def]
         share = shares.resolve(token, ShareKind.LINK)
         return render_template(
             "conversation/_panel.html",
-            view=build_view(patient, []),
+            view=build_view(patient.id, []),
             share=share,
             share_token=token,
         )

@@ -17,7 +17,7 @@ from pathway.models import AccessEvent, Notification
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
 from pathway.sharing.shares import create_share, share_url
 from tests.conftest import PUBLIC_BASE_URL
-from tests.factories import enroll, make_patient, make_programme
+from tests.factories import enroll, make_patient, make_programme, naming_path
 
 PAGE_BUDGET = 30 * 1024
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -193,7 +193,7 @@ def test_whole_page_with_its_css_stays_within_30_kb(app, client, alice) -> None:
         if tag != "a":
             assert value.startswith("/"), value
         else:
-            assert value.startswith(("tel:", "https://www.orpha.net/")), value
+            assert value.startswith(("tel:", "https://www.orpha.net/", "/e/")), value
 
 
 def test_emergency_view_answers_with_private_headers(app, client, alice) -> None:
@@ -250,10 +250,13 @@ def test_declared_viewer_names_that_opening_without_counting_another(
     app, client, db, alice
 ) -> None:
     card, url = make_card(app, alice)
-    response = client.submit(path_of(url), {"viewer": "  SAMU 49  "})
+    path = naming_path(client, path_of(url))
+    form = client.get(path).get_data(as_text=True)
+    assert "Qui êtes-vous ? (ex. : SAMU 49, VSAV Angers)" in form
+    assert "Alice critical action" not in form  # the naming page shows no health data
+    response = client.submit(path, {"viewer": "  SAMU  49  "})
     assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    assert "Merci" in html and "Alice critical action" in html
+    assert "Merci" in response.get_data(as_text=True)
     events = db.scalars(select(AccessEvent).where(AccessEvent.share_id == card.id)).all()
     assert [e.viewer for e in events] == ["SAMU 49"]
     notice = db.scalar(select(Notification).where(Notification.user_id == alice.user_id))
@@ -264,30 +267,58 @@ def test_declared_viewer_names_that_opening_without_counting_another(
 def test_naming_oneself_is_never_required(app, client, db, alice) -> None:
     _, url = make_card(app, alice)
     html = client.get(path_of(url)).get_data(as_text=True)
-    assert "Qui êtes-vous ? (ex. : SAMU 49, VSAV Angers)" in html
-    assert "required" not in html
+    assert "Indiquer au patient qui a ouvert sa carte" in html
+    assert "<form" not in html and "required" not in html
+    assert "Set-Cookie" not in client.get(path_of(url)).headers  # nothing kept in the browser
     assert "Alice critical action" in html
 
 
-def test_too_long_viewer_name_is_refused_with_a_message_and_the_facts_stay(
-    app, client, db, alice
+@pytest.mark.parametrize("typed", ["V" * 121, "   "])
+def test_a_bad_viewer_name_is_refused_with_a_message_and_nothing_named(
+    app, client, db, alice, typed: str
 ) -> None:
     card, url = make_card(app, alice)
-    response = client.submit(path_of(url), {"viewer": "V" * 121})
+    path = naming_path(client, path_of(url))
+    response = client.submit(path, {"viewer": typed})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "120 caractères au maximum." in html and "Alice critical action" in html
-    assert "V" * 121 in html  # what was typed is kept
+    message = "120 caractères au maximum." if typed.strip() else "Dites qui vous êtes"
+    assert message in html
+    if typed.strip():
+        assert typed in html  # what was typed is kept
     events = db.scalars(select(AccessEvent).where(AccessEvent.share_id == card.id)).all()
     assert len(events) == 1 and events[0].viewer == ""
 
 
 def test_viewer_form_without_csrf_token_is_refused(app, client, db, alice) -> None:
     card, url = make_card(app, alice)
-    client.get(path_of(url))
-    response = client.post(path_of(url), data={"viewer": "SAMU 49"})
+    response = client.post(naming_path(client, path_of(url)), data={"viewer": "SAMU 49"})
     assert response.status_code == 400
     assert db.scalar(select(AccessEvent.viewer).where(AccessEvent.share_id == card.id)) == ""
+
+
+def test_a_naming_link_names_only_its_own_recent_opening_of_that_card(
+    app, client, db, alice
+) -> None:
+    card, url = make_card(app, alice)
+    _other_card, other_url = make_card(app, make_patient("Bob"))
+    path = naming_path(client, path_of(url))
+    token, reference = path.removeprefix("/e/").split("/who/")
+    other_token = path_of(other_url).removeprefix("/e/")
+    # Another card's link with this opening's reference: not an opening of that card.
+    assert client.get(f"/e/{other_token}/who/{reference}").status_code == 410
+    # A forged or garbled reference: no such page.
+    assert client.get(f"/e/{token}/who/{reference[:-3]}xyz").status_code == 404
+    assert client.get(f"/e/{token}/who/not-a-reference").status_code == 404
+    # The crew waited too long: the opening can no longer be named.
+    csrf_token = client.csrf_token(path)
+    event = db.scalar(select(AccessEvent).where(AccessEvent.share_id == card.id))
+    event.occurred_at = utcnow() - dt.timedelta(hours=3)
+    db.flush()
+    late = client.post(path, data={"viewer": "SAMU 49", "csrf_token": csrf_token})
+    assert late.status_code == 410
+    assert "trop tard" in late.get_data(as_text=True)
+    assert db.scalars(select(AccessEvent.viewer)).all() == [""]
 
 
 def test_rate_limit_answers_429_after_30_openings_a_minute(app, client, alice) -> None:
@@ -339,7 +370,7 @@ def test_withdrawn_card_answers_410_saying_it_was_withdrawn(app, client, db, ali
     response = client.get(path_of(url))
     assert response.status_code == 410
     assert "retiré cette carte" in response.get_data(as_text=True)
-    assert client.submit(path_of(url), {"viewer": "SAMU 49"}, page="/auth/login").status_code == 410
+    assert client.get(path_of(url) + "/who/anything").status_code == 410
 
 
 def test_markup_in_patient_fields_is_escaped_on_the_emergency_view(app, client, alice) -> None:

@@ -390,7 +390,7 @@ def test_a_view_shows_and_logs_one_state_of_the_summary(
             with reading():
                 session.scalar(select(Patient.id).where(Patient.id == patient.id))
                 another_worker_adds_an_allergy(patient.id)
-                during = build_view(patient, [Section.ALLERGIES])
+                during = build_view(patient.id, [Section.ALLERGIES])
             assert (during["summary_version"], allergens(during)) == (
                 version,
                 ["Snapshot allergen"],
@@ -399,7 +399,7 @@ def test_a_view_shows_and_logs_one_state_of_the_summary(
             # the version that goes with it.
             another_worker_adds_an_allergy(patient.id)
             with reading():
-                after = build_view(patient, [Section.ALLERGIES])
+                after = build_view(patient.id, [Section.ALLERGIES])
             assert (after["summary_version"], allergens(after)) == (
                 version + 2,
                 ["Snapshot allergen", "Latex", "Latex"],

@@ -18,7 +18,7 @@ from tests.factories import enroll, make_patient, make_programme
 
 def section_data(app, patient, section: Section):  # type: ignore[no-untyped-def]
     with app.test_request_context("/"):
-        return build_view(patient, (section,))["sections"][0]["data"]
+        return build_view(patient.id, (section,))["sections"][0]["data"]
 
 
 def test_etp_progress_groups_each_programme_in_order_and_reads_no_other_patient(app, db) -> None:
@@ -86,3 +86,27 @@ def test_a_change_not_yet_flushed_is_in_the_view(app, db) -> None:
     alice.conditions.append(Condition(label="Pending condition"))
     labels = [c["label"] for c in section_data(app, alice, Section.CONDITIONS)]
     assert "Pending condition" in labels
+
+
+def test_whose_summary_it_is_comes_from_the_database_with_the_sections(app, db) -> None:
+    from sqlalchemy import update
+
+    from pathway.models import Patient
+
+    alice = make_patient("Alice")
+    db.flush()
+    version = alice.summary_version
+    # Another worker renames the patient: the object held here still has the old name.
+    db.execute(
+        update(Patient)
+        .where(Patient.id == alice.id)
+        .values(first_name="Alicia", phone="0611223344", summary_version=version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    assert alice.first_name == "Alice"
+    with app.test_request_context("/"):
+        view = build_view(alice.id, (Section.IDENTITY,))
+    assert view["patient"]["full_name"] == view["sections"][0]["data"]["full_name"]
+    assert view["patient"]["full_name"].startswith("Alicia ")
+    assert view["sections"][0]["data"]["phone"] == "0611223344"
+    assert view["summary_version"] == version + 1

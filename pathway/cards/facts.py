@@ -30,7 +30,7 @@ def patient_locale(patient: Patient) -> str:
 
 def card_facts(share: Share) -> dict[str, Any]:
     """The printed facts of an emergency card, as plain JSON-ready values."""
-    view = build_view(share.patient, parse_sections(share.sections))
+    view = build_view(share.patient_id, parse_sections(share.sections))
     data = {section["key"]: section["data"] for section in view["sections"]}
     birth_date = view["patient"]["birth_date"]
     protocol = data.get("emergency_protocol") or {}

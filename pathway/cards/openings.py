@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 
-from pathway import audit
+from pathway import audit, tokens
 from pathway.db import session, utcnow
-from pathway.models import AccessEvent, Notification, Share
+from pathway.models import AccessEvent, Notification
 from pathway.sharing.access import MAX_VIEWER, record_access
 from pathway.sharing.sections import parse_sections
 from pathway.sharing.view import build_view
@@ -20,6 +20,10 @@ NAMING_WINDOW = dt.timedelta(hours=2)
 # a crew reloading the card ten times during an intervention is one event for the patient
 # (each opening is still in the access log).
 NOTICE_WINDOW = dt.timedelta(minutes=30)
+
+# An emergency card as its link reads it (sharing.shares.resolve_row): the share's columns
+# and its patient's user_id and summary_version.
+Card = Row[Any]
 
 _NOTICES = Notification.__table__
 _NOTIFY = insert(_NOTICES).returning(_NOTICES.c.id)
@@ -36,22 +40,22 @@ _UNREAD_NOTICE = (
 )
 
 
-def card_view(share: Share) -> dict[str, Any]:
+def card_view(card: Card) -> dict[str, Any]:
     """What the card shows: its sections of the summary, read now."""
-    return build_view(share.patient, parse_sections(share.sections))
+    return build_view(card.patient_id, parse_sections(card.sections))
 
 
-def open_card(share: Share, view: dict[str, Any], user_agent: str) -> list[int | None]:
+def open_card(card: Card, view: dict[str, Any], user_agent: str) -> list[int | None]:
     """Record one opening of the card (showing `view`) and notify the patient, once per
     burst of openings (NOTICE_WINDOW).
 
-    Returns the opening's reference [event id, notification id], which the responder's
-    browser keeps so that naming themselves names this opening (and its notice).
+    Returns the opening: [event id, notification id], so that the responder naming
+    themselves names this opening and its notice (opening_reference).
     """
     event = record_access(
-        share, view["shown"], summary_version=view["summary_version"], user_agent=user_agent
+        card, view["shown"], summary_version=view["summary_version"], user_agent=user_agent
     )
-    user_id = share.patient.user_id
+    user_id = card.user_id
     if user_id is None:
         return [event.id, None]
     connection = session.connection()
@@ -73,68 +77,58 @@ def open_card(share: Share, view: dict[str, Any], user_agent: str) -> list[int |
     return [event.id, notification_id]
 
 
-def refuse_opening(share: Share, reason: str, user_agent: str) -> None:
+def refuse_opening(card: Card, reason: str, user_agent: str) -> None:
     """Record a scan of a card that no longer opens (replaced, withdrawn, expired)."""
     record_access(
-        share,
+        card,
         [],
-        summary_version=share.patient.summary_version,
+        summary_version=card.summary_version,
         user_agent=user_agent,
         outcome=f"denied_{reason}",
     )
     audit.record(
-        "share:link:refused", patient_id=share.patient_id, share=share.public_id, reason=reason
+        "share:link:refused", patient_id=card.patient_id, share=card.public_id, reason=reason
     )
 
 
-def _remembered_event(share: Share, opening: Any) -> AccessEvent | None:
-    """The recent opening of this share the browser remembers, if it is genuine."""
-    if not isinstance(opening, list) or len(opening) != 2 or not isinstance(opening[0], int):
-        return None
+def opening_reference(opening: list[int | None]) -> str:
+    """The signed reference of an opening, put in the link by which the responder names
+    themselves: only whoever was shown the card can name that opening."""
+    return tokens.sign_ids(tokens.Purpose.OPENING, *opening)
+
+
+def remembered_opening(card: Card, reference: str) -> tuple[AccessEvent, int | None] | None:
+    """The opening (its access event and notice id) a naming link refers to, if it is of
+    this card and recent enough to be named (NAMING_WINDOW); a forged or garbled
+    reference raises tokens.TokenInvalid."""
+    event_id, notice_id = tokens.unsign_ids(tokens.Purpose.OPENING, reference, 2)
     event = session.scalar(
         select(AccessEvent).where(
-            AccessEvent.id == opening[0],
-            AccessEvent.share_id == share.id,
+            AccessEvent.id == event_id,
+            AccessEvent.share_id == card.id,
             AccessEvent.outcome == "shown",
         )
     )
     if event is None or event.occurred_at < utcnow() - NAMING_WINDOW:
         return None
-    return event
+    return event, notice_id
 
 
-def reopen(share: Share, opening: Any, user_agent: str) -> tuple[dict[str, Any], list[int | None]]:
-    """The view shown again after a form post: a remembered opening is not counted twice."""
-    view = card_view(share)
-    if _remembered_event(share, opening) is not None:
-        return view, opening
-    return view, open_card(share, view, user_agent)
-
-
-def declare_viewer(
-    share: Share, opening: Any, viewer: str, user_agent: str
-) -> tuple[dict[str, Any], bool]:
-    """Name who opened the card, on that opening and in the patient's notice.
-
-    Without a remembered opening (cookies lost), the post is an opening of its own.
-    """
-    view, opening = reopen(share, opening, user_agent)
+def declare_viewer(card: Card, event: AccessEvent, notice_id: int | None, viewer: str) -> None:
+    """Name who opened the card, on that opening and in the patient's notice."""
     viewer = " ".join(viewer.split())[:MAX_VIEWER]
-    event = _remembered_event(share, opening)
-    if event is None or not viewer:
-        return view, False
     event.viewer = viewer
-    if isinstance(opening[1], int):
-        notification = session.scalar(
-            select(Notification).where(
-                Notification.id == opening[1],
-                Notification.user_id == share.patient.user_id,
-                Notification.kind == "emergency_opened",
-            )
+    if notice_id is None:
+        return
+    notification = session.scalar(
+        select(Notification).where(
+            Notification.id == notice_id,
+            Notification.user_id == card.user_id,
+            Notification.kind == "emergency_opened",
         )
-        if notification is not None:
-            notification.params = {**notification.params, "viewer": viewer}
-    return view, True
+    )
+    if notification is not None:
+        notification.params = {**notification.params, "viewer": viewer}
 
 
 def view_updated_at(view: dict[str, Any]) -> dt.datetime | None:

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from flask import Blueprint, abort, render_template, request
-from flask import session as cookie
+from flask import Blueprint, abort, render_template, request, url_for
 
+from pathway import tokens
 from pathway.cards.openings import (
+    Card,
     card_view,
     declare_viewer,
     open_card,
+    opening_reference,
     refuse_opening,
-    reopen,
+    remembered_opening,
     view_updated_at,
 )
 from pathway.db import reading, session
 from pathway.emergency.forms import ViewerForm
 from pathway.extensions import limiter
-from pathway.models import Share, ShareKind
+from pathway.models import ShareKind
 from pathway.sharing import shares
 
 bp = Blueprint("emergency", __name__, url_prefix="/e")
 
 # Generous: a crew may reload often in a real emergency; enumeration still hits the wall.
 RATE_LIMIT = "30 per minute"
-OPENING_KEY = "emergency_opening"
 
 
 @bp.app_template_filter("tel")
@@ -37,14 +37,14 @@ def tel_href(phone: str) -> str:
 
 
 class _Gone(Exception):
-    def __init__(self, reason: str, share: Share) -> None:
+    def __init__(self, reason: str, card: Card) -> None:
         self.reason = reason
-        self.share = share
+        self.card = card
 
 
-def _card(token: str) -> Share:
+def _card(token: str) -> Card:
     try:
-        return shares.resolve(token, ShareKind.EMERGENCY)
+        return shares.resolve_row(token, ShareKind.EMERGENCY)
     except shares.LinkInvalid:
         abort(404)
     except shares.LinkGone as gone:
@@ -54,47 +54,46 @@ def _card(token: str) -> Share:
 @bp.errorhandler(_Gone)
 def _gone(error: _Gone) -> tuple[str, int]:
     # The patient learns that a replaced or withdrawn card is still being scanned.
-    refuse_opening(error.share, error.reason, request.headers.get("User-Agent", ""))
+    refuse_opening(error.card, error.reason, request.headers.get("User-Agent", ""))
     session.commit()
     return render_template("emergency/gone.html", reason=error.reason), 410
-
-
-def _page(token: str, view: dict[str, Any], form: ViewerForm, named: bool = False) -> str:
-    return render_template(
-        "emergency/view.html",
-        view=view,
-        data={section["key"]: section["data"] for section in view["sections"]},
-        updated_at=view_updated_at(view),
-        form=form,
-        token=token,
-        named=named,
-    )
 
 
 @bp.get("/<token>")
 @limiter.limit(RATE_LIMIT)
 def view(token: str) -> str:
     with reading():
-        share = _card(token)
-        view_data = card_view(share)
-    opening = open_card(share, view_data, request.headers.get("User-Agent", ""))
+        card = _card(token)
+        view_data = card_view(card)
+    opening = open_card(card, view_data, request.headers.get("User-Agent", ""))
     session.commit()
-    cookie[OPENING_KEY] = opening
-    return _page(token, view_data, ViewerForm())
+    return render_template(
+        "emergency/view.html",
+        view=view_data,
+        data={section["key"]: section["data"] for section in view_data["sections"]},
+        updated_at=view_updated_at(view_data),
+        naming_url=url_for("emergency.who", token=token, opening=opening_reference(opening)),
+    )
 
 
-@bp.post("/<token>")
+@bp.route("/<token>/who/<opening>", methods=["GET", "POST"])
 @limiter.limit(RATE_LIMIT)
-def name(token: str) -> str | tuple[str, int]:
-    share = _card(token)
+def who(token: str, opening: str) -> str | tuple[str, int]:
+    """The responder says who they are, naming the opening the card's page linked from."""
+    card = _card(token)
+    try:
+        remembered = remembered_opening(card, opening)
+    except tokens.TokenInvalid:
+        abort(404)
+    back = url_for("emergency.view", token=token)
+    if remembered is None:
+        return render_template("emergency/who.html", form=None, back=back), 410
     form = ViewerForm()
-    agent = request.headers.get("User-Agent", "")
+    if not form.is_submitted():
+        return render_template("emergency/who.html", form=form, back=back)
     if not form.validate():
-        view_data, opening = reopen(share, cookie.get(OPENING_KEY), agent)
-        session.commit()
-        cookie[OPENING_KEY] = opening
-        return _page(token, view_data, form), 400
-    view_data, named = declare_viewer(share, cookie.get(OPENING_KEY), form.viewer.data or "", agent)
+        return render_template("emergency/who.html", form=form, back=back), 400
+    event, notice_id = remembered
+    declare_viewer(card, event, notice_id, form.viewer.data or "")
     session.commit()
-    cookie.pop(OPENING_KEY, None)
-    return _page(token, view_data, ViewerForm(formdata=None), named=named)
+    return render_template("emergency/who.html", form=None, named=True, back=back)

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 _owned = {"cascade": "all, delete-orphan", "passive_deletes": True}
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    """How a patient is named on every page and document: first name, then last name."""
+    return f"{first_name} {last_name}"
+
+
 class Patient(Base):
     """The person a summary is about; owns every section and share."""
 
@@ -68,7 +73,7 @@ class Patient(Base):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return full_name(self.first_name, self.last_name)
 
     @property
     def gp(self) -> CareTeamMember | None:

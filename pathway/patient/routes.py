@@ -80,7 +80,7 @@ def _refuse(form: FlaskForm, error: summary.SummaryError) -> None:
 @patient_only
 def home() -> str:
     patient = current_patient()
-    view = build_view(patient, tuple(Section))
+    view = build_view(patient.id, tuple(Section))
     editable = {section.value: slug(section) for section in (*EDITABLE, Section.ETP_PROGRESS)}
     return render_template("patient/home.html", patient=patient, view=view, editable=editable)
 
@@ -91,7 +91,7 @@ def section(section_slug: str) -> str | Response | tuple[str, int]:
     patient = current_patient()
     section = _section(section_slug, (*EDITABLE, Section.ETP_PROGRESS))
     if section in ITEM_FORMS:
-        view = build_view(patient, (section,))["sections"][0]
+        view = build_view(patient.id, (section,))["sections"][0]
         items = getattr(patient, summary.ITEM_SECTIONS[section].relation)
         return render_template(
             "patient/items.html",
@@ -104,7 +104,7 @@ def section(section_slug: str) -> str | Response | tuple[str, int]:
     if section == Section.ETP_PROGRESS:
         if request.method == "POST":
             abort(405)  # written by the ETP team, read-only here
-        view = build_view(patient, (section,))["sections"][0]
+        view = build_view(patient.id, (section,))["sections"][0]
         return render_template("patient/etp.html", section=section, view=view)
     return _single(patient, section)
 

@@ -84,7 +84,7 @@ def share_info(share: Share) -> dict[str, Any]:
 
 
 def _view(share: Share) -> dict[str, Any]:
-    return build_view(share.patient, parse_sections(share.sections))
+    return build_view(share.patient_id, parse_sections(share.sections))
 
 
 def _show(share: Share, token: str, view: dict[str, Any], viewer: str = "") -> str:

@@ -153,7 +153,7 @@ def _new_page(
         now = utcnow()
         # The same template and the same builder as the recipient's page:
         # what you see is what they see.
-        context["preview_view"] = build_view(patient, sections)
+        context["preview_view"] = build_view(patient.id, sections)
         context["preview_info"] = {
             "shared_on": now,
             "valid_until": now + expiry.delta if expiry.delta is not None else None,

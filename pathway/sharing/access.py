@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Row, insert, select
 
@@ -38,7 +39,7 @@ _RECORD = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.occurred_at)
 
 
 def record_access(
-    share: Share,
+    share: Share | Row[Any],
     sections: list[str],
     *,
     summary_version: int,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -63,6 +64,8 @@ EXPIRY_LABELS = {
 DEFAULT_EXPIRY = Expiry.MONTH
 
 _hasher = PasswordHasher()
+# A share as resolve() reads it: the ORM object, or resolve_row()'s plain row.
+_Found = TypeVar("_Found", Share, Row[Any])
 
 
 class ShareError(Exception):
@@ -80,10 +83,10 @@ class LinkInvalid(Exception):
 class LinkGone(Exception):
     """A genuine link that no longer opens: answer 410 with the reason."""
 
-    def __init__(self, reason: str, share: Share) -> None:
+    def __init__(self, reason: str, share: Any) -> None:
         super().__init__(reason)
         self.reason = reason  # "revoked", "expired", "rotated" or "locked"
-        self.share = share
+        self.share = share  # the Share, or resolve_row()'s row
 
 
 def _purpose(kind: ShareKind) -> tokens.Purpose:
@@ -222,29 +225,68 @@ _SHARE_AND_PATIENT = (
     .options(contains_eager(Share.patient))
     .where(Share.public_id == bindparam("public_id"), Share.kind == bindparam("kind"))
 )
+# The emergency card, the hottest page, reads its link as one plain row: the share's
+# columns and its patient's account, no ORM objects to build.
+_LINK_ROW = (
+    select(
+        Share.id,
+        Share.public_id,
+        Share.patient_id,
+        Share.audience,
+        Share.sections,
+        Share.token_version,
+        Share.revoked_at,
+        Share.expires_at,
+        Share.locked_at,
+        Patient.user_id,
+        Patient.summary_version,
+    )
+    .join(Patient, Patient.id == Share.patient_id)
+    .where(Share.public_id == bindparam("public_id"), Share.kind == bindparam("kind"))
+)
 
 
 def resolve(token: str, kind: ShareKind) -> Share:
     """Return the share a token opens, in the order: signature, existence, version,
     revocation, expiry, lock. Raises LinkInvalid (404) or LinkGone (410)."""
+    public_id, version = _signed(token, kind)
+    share = session.scalar(_SHARE_AND_PATIENT, {"public_id": public_id, "kind": kind})
+    return _current(share, version)
+
+
+def resolve_row(token: str, kind: ShareKind) -> Row[Any]:
+    """resolve(), the link read as one row (share columns, user_id and summary_version of
+    its patient) instead of ORM objects. LinkGone.share is then that row."""
+    public_id, version = _signed(token, kind)
+    found = session.connection().execute(_LINK_ROW, {"public_id": public_id, "kind": kind})
+    return _current(found.one_or_none(), version)
+
+
+def _signed(token: str, kind: ShareKind) -> tuple[str, int]:
+    """The public id and version a genuine token of this kind carries, else LinkInvalid."""
     try:
         public_id, version = tokens.unsign(_purpose(kind), token)
     except tokens.TokenInvalid:
         raise LinkInvalid from None
     if version is None:
         raise LinkInvalid
-    share = session.scalar(_SHARE_AND_PATIENT, {"public_id": public_id, "kind": kind})
-    if share is None:
+    return public_id, version
+
+
+def _current(found: _Found | None, version: int) -> _Found:
+    """The share if the link still opens it, checked in order: existence, version,
+    revocation, expiry, lock."""
+    if found is None:
         raise LinkInvalid
-    if version != share.token_version:
-        raise LinkGone("rotated", share)
-    if share.revoked_at is not None:
-        raise LinkGone("revoked", share)
-    if share.expires_at is not None and share.expires_at <= utcnow():
-        raise LinkGone("expired", share)
-    if share.locked_at is not None:
-        raise LinkGone("locked", share)
-    return share
+    if version != found.token_version:
+        raise LinkGone("rotated", found)
+    if found.revoked_at is not None:
+        raise LinkGone("revoked", found)
+    if found.expires_at is not None and found.expires_at <= utcnow():
+        raise LinkGone("expired", found)
+    if found.locked_at is not None:
+        raise LinkGone("locked", found)
+    return found
 
 
 def check_passcode(share: Share, passcode: str) -> bool:

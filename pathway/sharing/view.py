@@ -1,6 +1,6 @@
 """The recipient's view: built from the shared sections alone.
 
-`build_view(patient, sections)` reads only the sections it is given and returns plain
+`build_view(patient_id, sections)` reads only the sections it is given and returns plain
 values (strings, dates, lists, dicts). Templates of recipient pages and documents get
 this dict and nothing else, so a section that is not shared cannot leak through a
 template: its data was never loaded into the view.
@@ -39,6 +39,7 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
+from pathway.models.patients import full_name
 from pathway.sharing.sections import SECTION_LABELS, Section
 
 ORPHANET_URL = "https://www.orpha.net/fr/disease/detail/{code}"
@@ -50,9 +51,16 @@ def _owned(*columns: Any) -> Select[Any]:
     return select(*columns).where(table.patient_id == bindparam("patient_id")).order_by(table.id)
 
 
-# The version of the summary the view is built from, read with its sections (the patient
-# object may come from an earlier transaction).
-VERSION = select(Patient.summary_version).where(Patient.id == bindparam("patient_id"))
+# Whose summary it is and its version, read in the same snapshot as the sections (the
+# patient object a caller holds may come from an earlier transaction).
+HEADER = select(
+    Patient.summary_version,
+    Patient.first_name,
+    Patient.last_name,
+    Patient.birth_date,
+    Patient.phone,
+    Patient.life_context,
+).where(Patient.id == bindparam("patient_id"))
 STAMPS = _owned(SectionUpdate.section, SectionUpdate.updated_at, SectionUpdate.updated_by)
 CONDITIONS = _owned(
     Condition.label,
@@ -132,24 +140,26 @@ class _Rows:
     """One patient's rows for one view: each statement runs at most once (two sections may
     need the same list, as the ETP progress and the treatment-related objectives do)."""
 
-    def __init__(self, patient: Patient) -> None:
-        self.patient = patient
+    def __init__(self, patient_id: int) -> None:
+        self.patient_id = patient_id
         self._read: dict[int, Sequence[Row[Any]]] = {}
+        self.header = self(HEADER)[0]
 
     def __call__(self, statement: Select[Any]) -> Sequence[Row[Any]]:
         if id(statement) not in self._read:
             self._read[id(statement)] = (
-                session.connection().execute(statement, {"patient_id": self.patient.id}).all()
+                session.connection().execute(statement, {"patient_id": self.patient_id}).all()
             )
         return self._read[id(statement)]
 
 
-def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) -> dict[str, Any]:
-    """Return the header and, in canonical order, the data of each given section only."""
+def build_view(patient_id: int, sections: tuple[Section, ...] | list[Section]) -> dict[str, Any]:
+    """Return the header and, in canonical order, the data of each given section only, of
+    the patient with this id."""
     session.flush()  # the statements below read the database: pending changes first
     wanted = [section for section in Section if section in set(sections)]
-    rows = _Rows(patient)
-    summary_version = rows(VERSION)[0].summary_version
+    rows = _Rows(patient_id)
+    header = rows.header
     stamps = {stamp.section: stamp for stamp in rows(STAMPS)}
     built = []
     for section in wanted:
@@ -166,22 +176,23 @@ def build_view(patient: Patient, sections: tuple[Section, ...] | list[Section]) 
     return {
         # Whose summary this is: always shown, so nobody reads the wrong patient's data.
         "patient": {
-            "first_name": patient.first_name,
-            "last_name": patient.last_name,
-            "full_name": patient.full_name,
-            "birth_date": patient.birth_date,
+            "first_name": header.first_name,
+            "last_name": header.last_name,
+            "full_name": full_name(header.first_name, header.last_name),
+            "birth_date": header.birth_date,
         },
         "sections": built,
         "shown": [section.value for section in wanted],
-        "summary_version": summary_version,
+        "summary_version": header.summary_version,
     }
 
 
 def _identity(rows: _Rows) -> dict[str, Any]:
+    header = rows.header
     return {
-        "full_name": rows.patient.full_name,
-        "birth_date": rows.patient.birth_date,
-        "phone": rows.patient.phone or "",
+        "full_name": full_name(header.first_name, header.last_name),
+        "birth_date": header.birth_date,
+        "phone": header.phone or "",
     }
 
 
@@ -320,7 +331,7 @@ def _treatment_objectives(rows: _Rows) -> list[dict[str, str]]:
 
 
 def _life_context(rows: _Rows) -> dict[str, str]:
-    return {"text": rows.patient.life_context}
+    return {"text": rows.header.life_context}
 
 
 def _letters(rows: _Rows) -> list[dict[str, Any]]:
@@ -336,7 +347,8 @@ def _letters(rows: _Rows) -> list[dict[str, Any]]:
             "issued_at": letter.issued_at,
             "programme": letter.enrollment.programme.name,
         }
-        for letter in shared_letters(rows.patient)
+        # The patient is in the session already wherever letters are shown (no query).
+        for letter in shared_letters(session.get_one(Patient, rows.patient_id))
     ]
 
 

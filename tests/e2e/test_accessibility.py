@@ -32,6 +32,11 @@ def open_emergency_view(page: Any, server: Server) -> None:
     page.goto(qr_link_of_card(page))
 
 
+def open_naming_page(page: Any, server: Server) -> None:
+    open_emergency_view(page, server)
+    follow(page, page.get_by_role("link", name=fr("Tell the patient who opened their card")))
+
+
 def go(path: str) -> Callable[[Any, Server], None]:
     return lambda page, server: page.goto(path)
 
@@ -48,6 +53,7 @@ PAGES: dict[str, tuple[str, Callable[[Any, Server], Any]]] = {
     "my-links": ("patient", go("/shares/")),
     "emergency-card": ("patient", go("/card/")),
     "emergency-view": ("patient", open_emergency_view),
+    "emergency-naming": ("patient", open_naming_page),
     "programme": ("patient", go("/programme/")),
     "patient-inbox": ("patient", go("/inbox/")),
     "team": ("educator", go("/team/")),

@@ -57,7 +57,10 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
     assert responder.locator('a[href^="tel:"]', has_text="06 98 76 54 32").count() == 1
     screenshot(responder, "06-emergency-view")
 
-    # The crew names itself; the patient sees who opened the card.
+    # The crew names itself, after the facts; the patient sees who opened the card.
+    follow(
+        responder, responder.get_by_role("link", name=fr("Tell the patient who opened their card"))
+    )
     responder.get_by_label(fr("Who are you? (e.g. SAMU 49, VSAV Angers)")).fill("SAMU 49")
     follow(responder, responder.get_by_role("button", name=fr("Send")))
     assert responder.get_by_role("status").inner_text() == fr(
