@@ -127,7 +127,10 @@ def warm_up(app: Flask) -> None:
     from flask_babel import force_locale, format_date, get_translations
     from sqlalchemy.orm import configure_mappers
 
+    from pathway.cards.pages import release
+
     configure_mappers()
+    release()  # the digest that keys the emergency card's stored pages
     for name in app.jinja_env.list_templates():
         app.jinja_env.get_template(name)
     with app.test_request_context():

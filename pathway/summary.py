@@ -2,12 +2,15 @@
 
 Every change goes through these functions, which stamp the section and bump the
 summary's version in the same transaction, so the access log can say exactly which
-state of the summary each recipient saw.
+state of the summary each recipient saw. Under them, a flush that changes a summary's
+rows any other way moves its version too: nothing keyed by the version (the emergency
+card's stored page) can outlive the state it was made from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +18,8 @@ from urllib.parse import urlsplit
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
 
 from pathway.db import Base, session, utcnow
 from pathway.models import (
@@ -89,18 +93,61 @@ def touch_section(patient: Patient, section: Section, updated_by: str) -> None:
     Call it in the same transaction as the change itself. The version lets the
     access log say exactly which state of the summary each recipient saw.
     """
-    stamp = session.scalar(
-        select(SectionUpdate).where(
-            SectionUpdate.patient_id == patient.id, SectionUpdate.section == section.value
+    # The change, its stamp and the version are flushed together (one flush, one version).
+    with session.no_autoflush:
+        stamp = session.scalar(
+            select(SectionUpdate).where(
+                SectionUpdate.patient_id == patient.id, SectionUpdate.section == section.value
+            )
         )
-    )
-    if stamp is None:
-        stamp = SectionUpdate(patient_id=patient.id, section=section.value, updated_by=updated_by)
-        session.add(stamp)
-        patient.section_updates.append(stamp)
-    stamp.updated_at = utcnow()
-    stamp.updated_by = updated_by[:120]
-    patient.summary_version = (patient.summary_version or 1) + 1
+        if stamp is None:
+            stamp = SectionUpdate(
+                patient_id=patient.id, section=section.value, updated_by=updated_by
+            )
+            session.add(stamp)
+            patient.section_updates.append(stamp)
+        stamp.updated_at = utcnow()
+        stamp.updated_by = updated_by[:120]
+        patient.summary_version = (patient.summary_version or 1) + 1
+
+
+# The rows a summary is made of (and the sections' stamps), besides the patient's own
+# columns below.
+SUMMARY_MODELS = (
+    Condition,
+    Medication,
+    Allergy,
+    EmergencyProtocol,
+    EmergencyContact,
+    CareTeamMember,
+    SectionUpdate,
+)
+PATIENT_COLUMNS = ("first_name", "last_name", "birth_date", "phone", "life_context")
+
+
+@event.listens_for(Session, "before_flush")
+def _version_every_change(db_session: Session, _context: Any, _instances: Any) -> None:
+    """Bump the version of every summary this flush changes, unless it already moves."""
+    changed: set[Patient] = set()
+    for instance in itertools.chain(db_session.new, db_session.dirty, db_session.deleted):
+        if isinstance(instance, SUMMARY_MODELS):
+            if instance in db_session.dirty and not db_session.is_modified(instance):
+                continue
+            patient = instance.patient or db_session.get(Patient, instance.patient_id)
+        elif isinstance(instance, Patient) and instance in db_session.dirty:
+            state = inspect(instance)
+            if not any(state.attrs[name].history.has_changes() for name in PATIENT_COLUMNS):
+                continue
+            patient = instance
+        else:
+            continue
+        if patient is not None and patient not in db_session.new:
+            changed.add(patient)
+    for patient in changed:
+        if patient in db_session.deleted:
+            continue
+        if not inspect(patient).attrs.summary_version.history.has_changes():
+            patient.summary_version = (patient.summary_version or 1) + 1
 
 
 def check_orphacode(value: str) -> str:

@@ -9,11 +9,13 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
+from pathway import summary
 from pathway.cards.openings import NOTICE_WINDOW
-from pathway.cards.service import create_card, regenerate_card, withdraw_card
+from pathway.cards.pages import NAMING_LINK
+from pathway.cards.service import change_sections, create_card, regenerate_card, withdraw_card
 from pathway.db import utcnow
 from pathway.emergency.routes import tel_href
-from pathway.models import AccessEvent, Notification
+from pathway.models import AccessEvent, CardPage, Notification
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
 from pathway.sharing.shares import create_share, share_url
 from tests.conftest import PUBLIC_BASE_URL
@@ -398,3 +400,108 @@ def test_view_says_when_the_information_was_last_updated(app, client, db, alice)
     _, url = make_card(app, alice)
     html = client.get(path_of(url)).get_data(as_text=True)
     assert "Informations mises à jour le" in html
+
+
+# The page stored per state of the card --------------------------------------------------
+
+
+def stored_pages(db, card) -> int:  # type: ignore[no-untyped-def]
+    return db.scalar(select(func.count()).select_from(CardPage).where(CardPage.share_id == card.id))
+
+
+def test_a_second_opening_is_served_from_the_stored_page_and_still_recorded(
+    app, client, db, alice, monkeypatch
+) -> None:
+    card, url = make_card(app, alice)
+    first = client.get(path_of(url)).get_data(as_text=True)
+    assert stored_pages(db, card) == 1
+
+    def no_rendering(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the stored page should have been used")
+
+    monkeypatch.setattr("pathway.emergency.routes.render_template", no_rendering)
+    second = client.get(path_of(url))
+    assert second.status_code == 200
+    html = second.get_data(as_text=True)
+    assert "Alice critical action" in html and "Alice allergen" in html
+    # Each opening has its own naming link; the rest is the same page.
+    assert NAMING_LINK not in html and NAMING_LINK not in first
+    assert naming_refs(first) != naming_refs(html)
+    assert re.sub(r"/who/[^\"]+", "", first) == re.sub(r"/who/[^\"]+", "", html)
+    assert count(db, AccessEvent) == 2
+
+
+def naming_refs(html: str) -> list[str]:
+    return re.findall(r'/who/([^"]+)"', html)
+
+
+def test_the_naming_link_of_a_stored_page_names_its_own_opening(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    client.get(path_of(url))
+    path = naming_path(client, path_of(url))  # the second opening, from the stored page
+    client.submit(path, {"viewer": "VSAV Angers"})
+    viewers = db.scalars(
+        select(AccessEvent.viewer).where(AccessEvent.share_id == card.id).order_by(AccessEvent.id)
+    ).all()
+    assert viewers == ["", "VSAV Angers"]
+
+
+def test_a_change_of_the_summary_shows_at_the_next_opening(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    assert "Latex" not in client.get(path_of(url)).get_data(as_text=True)
+    with app.test_request_context("/"):
+        summary.save_item(
+            alice, Section.ALLERGIES, None, {"substance": "Latex", "is_severe": True}, "Alice"
+        )
+    assert "Latex" in client.get(path_of(url)).get_data(as_text=True)
+    assert stored_pages(db, card) == 1  # the earlier state's page was dropped
+    # Even a change made without the summary's functions moves the version.
+    alice.allergies[0].substance = "Arachide"
+    db.flush()
+    assert "Arachide" in client.get(path_of(url)).get_data(as_text=True)
+    alice.first_name = "Alicia"
+    db.flush()
+    assert "<h1>Alicia Martin</h1>" in client.get(path_of(url)).get_data(as_text=True)
+
+
+def test_the_cards_sections_and_the_viewers_language_each_have_their_page(
+    app, client, db, alice
+) -> None:
+    card, url = make_card(app, alice)
+    assert "Alice allergen" in client.get(path_of(url)).get_data(as_text=True)
+    client.set_cookie("lang", "en", domain="pathway.test")
+    english = client.get(path_of(url)).get_data(as_text=True)
+    assert '<html lang="en">' in english and "Allergies" in english
+    assert "Indiquer au patient" not in english
+    assert stored_pages(db, card) == 2  # one per language, both current
+    with app.test_request_context("/"):
+        change_sections(card, (Section.IDENTITY, Section.EMERGENCY_PROTOCOL), actor=alice.user)
+    db.flush()
+    fewer = client.get(path_of(url)).get_data(as_text=True)
+    assert "Alice critical action" in fewer and "Alice allergen" not in fewer
+
+
+def test_a_stored_page_never_opens_a_replaced_or_withdrawn_card(app, client, db, alice) -> None:
+    card, url = make_card(app, alice)
+    assert client.get(path_of(url)).status_code == 200
+    with app.test_request_context(base_url=PUBLIC_BASE_URL):
+        regenerate_card(card, actor=alice.user)
+        new_url = share_url(card)
+    db.flush()
+    assert client.get(path_of(url)).status_code == 410
+    assert client.get(path_of(new_url)).status_code == 200
+    with app.test_request_context(base_url=PUBLIC_BASE_URL):
+        withdraw_card(card, actor=alice.user)
+    db.flush()
+    gone = client.get(path_of(new_url))
+    assert gone.status_code == 410 and "Alice" not in gone.get_data(as_text=True)
+
+
+def test_the_naming_mark_typed_by_a_patient_stays_text(app, client, db, alice) -> None:
+    alice.allergies[0].substance = str(NAMING_LINK)
+    db.flush()
+    _card, url = make_card(app, alice)
+    for _ in range(2):  # rendered, then stored
+        html = client.get(path_of(url)).get_data(as_text=True)
+        assert "&lt;naming-link&gt;" in html
+        assert len(naming_refs(html)) == 1

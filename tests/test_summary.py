@@ -56,8 +56,9 @@ def alice(client, db):  # type: ignore[no-untyped-def]
     return patient
 
 
-def test_summary_page_shows_every_section_with_its_last_update(client, alice) -> None:
+def test_summary_page_shows_every_section_with_its_last_update(client, db, alice) -> None:
     touch_section(alice, Section.ALLERGIES, "Alice Martin")
+    db.flush()
     html = client.get("/patient/").get_data(as_text=True)
     for sentinel in (
         "Alice condition",
@@ -350,3 +351,35 @@ def test_edits_and_deletes_without_csrf_are_refused(client, db, alice) -> None:
 def test_unknown_section_answers_404(client, alice) -> None:
     assert client.get("/patient/nonsense").status_code == 404
     assert client.get("/patient/letters/new").status_code == 404
+
+
+def test_any_change_of_a_summarys_rows_moves_its_version_once_per_flush(db, alice) -> None:
+    version = alice.summary_version
+    with db.no_autoflush:  # two rows written without the summary's functions, one flush
+        alice.allergies[0].reaction = "Anaphylaxie"
+        alice.medications[0].dosage = "2 mg"
+    db.flush()
+    assert alice.summary_version == version + 1
+    alice.phone = "0611223344"
+    db.flush()
+    assert alice.summary_version == version + 2
+    db.delete(alice.emergency_contacts[0])
+    db.flush()
+    assert alice.summary_version == version + 3
+    # Nothing changed, nothing moves: an attribute set to its own value, or another table.
+    alice.allergies[0].reaction = "Anaphylaxie"
+    alice.user.locale = "en"
+    db.flush()
+    assert alice.summary_version == version + 3
+    # The summary's functions stamp the section and move the version once.
+    with db.no_autoflush:
+        alice.allergies[0].reaction = "Urticaire"
+        touch_section(alice, Section.ALLERGIES, "Alice Martin")
+    db.flush()
+    assert alice.summary_version == version + 4
+
+
+def test_a_new_summary_starts_at_version_one(db) -> None:
+    bob = make_patient("Bob")
+    db.flush()
+    assert bob.summary_version == 1

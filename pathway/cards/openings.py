@@ -45,16 +45,15 @@ def card_view(card: Card) -> dict[str, Any]:
     return build_view(card.patient_id, parse_sections(card.sections))
 
 
-def open_card(card: Card, view: dict[str, Any], user_agent: str) -> list[int | None]:
-    """Record one opening of the card (showing `view`) and notify the patient, once per
-    burst of openings (NOTICE_WINDOW).
+def open_card(card: Card, user_agent: str) -> list[int | None]:
+    """Record one opening of the card (showing its sections of the summary's current
+    version) and notify the patient, once per burst of openings (NOTICE_WINDOW).
 
     Returns the opening: [event id, notification id], so that the responder naming
     themselves names this opening and its notice (opening_reference).
     """
-    event = record_access(
-        card, view["shown"], summary_version=view["summary_version"], user_agent=user_agent
-    )
+    shown = [section.value for section in parse_sections(card.sections)]
+    event = record_access(card, shown, summary_version=card.summary_version, user_agent=user_agent)
     user_id = card.user_id
     if user_id is None:
         return [event.id, None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 
@@ -17,9 +18,11 @@ from pathway.cards.openings import (
     remembered_opening,
     view_updated_at,
 )
+from pathway.cards.pages import NAMING_LINK, page_key, store_page, stored_page, with_naming_link
 from pathway.db import reading, session
 from pathway.emergency.forms import ViewerForm
 from pathway.extensions import limiter
+from pathway.i18n import current_locale
 from pathway.models import ShareKind
 from pathway.sharing import shares
 
@@ -64,15 +67,26 @@ def _gone(error: _Gone) -> tuple[str, int]:
 def view(token: str) -> str:
     with reading():
         card = _card(token)
-        view_data = card_view(card)
-    opening = open_card(card, view_data, request.headers.get("User-Agent", ""))
+        key = page_key(card, current_locale())
+        stored = stored_page(card, key)
+        view_data = card_view(card) if stored is None else None
+    html = stored if stored is not None else _render(view_data)
+    opening = open_card(card, request.headers.get("User-Agent", ""))
+    if stored is None:
+        store_page(card, key, html)
     session.commit()
+    naming_url = url_for("emergency.who", token=token, opening=opening_reference(opening))
+    return with_naming_link(html, naming_url)
+
+
+def _render(view_data: Any) -> str:
+    """The card's page, with a mark where each opening's naming link goes."""
     return render_template(
         "emergency/view.html",
         view=view_data,
         data={section["key"]: section["data"] for section in view_data["sections"]},
         updated_at=view_updated_at(view_data),
-        naming_url=url_for("emergency.who", token=token, opening=opening_reference(opening)),
+        naming_url=NAMING_LINK,
     )
 
 

@@ -29,13 +29,14 @@ from pathway.models.programmes import (
     Workshop,
     WorkshopAttendance,
 )
-from pathway.models.shares import AccessEvent, Share, ShareArtifact, ShareKind
+from pathway.models.shares import AccessEvent, CardPage, Share, ShareArtifact, ShareKind
 
 __all__ = [
     "AccessEvent",
     "Allergy",
     "AttendanceStatus",
     "AuditEvent",
+    "CardPage",
     "CareRole",
     "CareTeamMember",
     "Competency",

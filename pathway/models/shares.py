@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pathway.db import Base, created_at, intpk, new_public_id
@@ -65,6 +65,24 @@ class ShareArtifact(Base):
     name: Mapped[str] = mapped_column(String(40))
     content_type: Mapped[str] = mapped_column(String(60))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+
+
+class CardPage(Base):
+    """The emergency view's page as rendered for one state of a card (pathway.cards.pages).
+
+    Its key names everything the page is made from: the card's token version and
+    sections, the summary's version, the language and the release. Any change to one of
+    them gives another key, so a stored page is never shown for another state.
+    """
+
+    __tablename__ = "card_pages"
+    __table_args__ = (UniqueConstraint("share_id", "key"),)
+
+    id: Mapped[intpk]
+    share_id: Mapped[int] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[created_at]
 
 
