@@ -488,13 +488,16 @@ def test_a_stored_page_never_opens_a_replaced_or_withdrawn_card(app, client, db,
         regenerate_card(card, actor=alice.user)
         new_url = share_url(card)
     db.flush()
+    assert stored_pages(db, card) == 0  # nothing kept for a link that no longer opens
     assert client.get(path_of(url)).status_code == 410
     assert client.get(path_of(new_url)).status_code == 200
     with app.test_request_context(base_url=PUBLIC_BASE_URL):
         withdraw_card(card, actor=alice.user)
     db.flush()
+    assert stored_pages(db, card) == 0
     gone = client.get(path_of(new_url))
     assert gone.status_code == 410 and "Alice" not in gone.get_data(as_text=True)
+    assert stored_pages(db, card) == 0
 
 
 def test_the_naming_mark_typed_by_a_patient_stays_text(app, client, db, alice) -> None:
@@ -505,3 +508,27 @@ def test_the_naming_mark_typed_by_a_patient_stays_text(app, client, db, alice) -
         html = client.get(path_of(url)).get_data(as_text=True)
         assert "&lt;naming-link&gt;" in html
         assert len(naming_refs(html)) == 1
+
+
+def test_naming_references_are_signed_for_their_purpose_and_survive_key_rotation(app) -> None:
+    from pathway import tokens
+
+    with app.test_request_context("/"):
+        reference = tokens.sign_ids(tokens.Purpose.OPENING, 12, None)
+        assert tokens.unsign_ids(tokens.Purpose.OPENING, reference, 2) == (12, None)
+        for forged in (
+            tokens.sign_ids(tokens.Purpose.SHARE, 12, None),  # another purpose's signature
+            reference.replace("12-", "13-", 1),  # another opening, same signature
+            tokens.sign_ids(tokens.Purpose.OPENING, 12),  # not the expected shape
+            "12-.",
+        ):
+            with pytest.raises(tokens.TokenInvalid):
+                tokens.unsign_ids(tokens.Purpose.OPENING, forged, 2)
+        old_key = app.config["SECRET_KEY"]
+        app.config["SECRET_KEY"] = "another-secret-key-0123456789abcdef0123"
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        try:
+            assert tokens.unsign_ids(tokens.Purpose.OPENING, reference, 2) == (12, None)
+        finally:
+            app.config["SECRET_KEY"] = old_key
+            app.config["SECRET_KEY_FALLBACKS"] = []

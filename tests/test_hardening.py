@@ -322,6 +322,39 @@ def test_a_writer_that_cannot_begin_leaves_the_queue(tmp_path: Path) -> None:
     other.close()
 
 
+def test_writers_checkpoint_the_log_themselves_once_the_queue_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathway.db import SQLiteConnection, make_engine
+
+    path = tmp_path / "checkpoints.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        # SQLite's own checkpoint would run inside a COMMIT, with the queue held.
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    engine.dispose()
+
+    monkeypatch.setattr(SQLiteConnection, "CHECKPOINT_EVERY", 3)
+    ours = sqlite3.connect(path, isolation_level=None, factory=SQLiteConnection)
+    ours.execute("PRAGMA journal_mode=WAL")
+    ours.execute("CREATE TABLE t (n INTEGER)")
+    checkpoints: list[bool] = []
+
+    def watch(statement: str) -> None:
+        if "wal_checkpoint" in statement:
+            checkpoints.append(writer_lock_is_free(path))
+
+    ours.set_trace_callback(watch)
+    for n in range(7):
+        ours.begin_writing()
+        ours.execute("INSERT INTO t VALUES (?)", (n,))
+        ours.commit()
+    ours.execute("BEGIN")  # a read transaction is not a write
+    ours.commit()
+    assert checkpoints == [True, True]  # after the 3rd and 6th writes, the queue already free
+    ours.close()
+
+
 def test_a_reading_block_never_writes(app, db) -> None:
     from pathway.db import reading
 

@@ -2,10 +2,11 @@
 
 What a responder is shown depends only on the card's token version and sections, the
 summary's version (which every change of the summary moves, see pathway.summary), the
-viewer's language and the release (code, templates, translations). A page's key names all
-of them, so a stored page is only ever shown for the state it was made from. Every opening
-still reads the link from the database (revoked, expired, replaced: 410 at once) and is
-recorded as one access event; the page stored is only what would be rendered again.
+viewer's language and the release (code, templates, translations). A page is stored with
+all of them and read with the card's link, in the same query and snapshot, only while they
+all still hold: a stored page is only ever shown for the state it was made from. Every
+opening still reads the link from the database (revoked, expired, replaced: 410 at once)
+and is recorded as one access event; the page stored is only what would be rendered again.
 """
 
 from __future__ import annotations
@@ -14,49 +15,83 @@ import functools
 import hashlib
 
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import and_, bindparam, delete, insert, or_
 from sqlalchemy.exc import IntegrityError
 
 from pathway import LOCALES, ROOT
 from pathway.cards.openings import Card
 from pathway.db import session
-from pathway.models import CardPage
+from pathway.models import CardPage, Patient, Share, ShareKind
+from pathway.sharing import shares
 
 # Where each opening's own naming link goes. Everything the patient typed is escaped in
 # the page, so no text of theirs can contain it.
 NAMING_LINK = Markup("<naming-link>")
 
 _PAGES = CardPage.__table__
-_STORED = select(_PAGES.c.html).where(
-    _PAGES.c.share_id == bindparam("share_id"), _PAGES.c.key == bindparam("key")
+# The card's link and, if one is stored for this language and the current versions, its page.
+_CARD_AND_PAGE = shares.LINK_ROW.add_columns(
+    _PAGES.c.sections.label("page_sections"), _PAGES.c.html.label("page")
+).outerjoin(
+    _PAGES,
+    and_(
+        _PAGES.c.share_id == Share.id,
+        _PAGES.c.key == bindparam("page_key"),
+        _PAGES.c.token_version == Share.token_version,
+        _PAGES.c.summary_version == Patient.summary_version,
+    ),
 )
 _STORE = insert(_PAGES)
 
 
-def page_key(card: Card, locale: str) -> str:
-    """The key of the card's page in its current state, for a viewer reading `locale`."""
-    state = (card.token_version, ",".join(card.sections), card.summary_version, locale, release())
-    return hashlib.sha256("|".join(map(str, state)).encode()).hexdigest()
+def page_key(locale: str) -> str:
+    """The key of a card's page for a viewer reading `locale`, in this release."""
+    return hashlib.sha256(f"{locale}|{release()}".encode()).hexdigest()
 
 
-def stored_page(card: Card, key: str) -> str | None:
-    """The page stored for this key, if any (read in the view's snapshot)."""
-    return session.connection().execute(_STORED, {"share_id": card.id, "key": key}).scalar()
+def card_and_page(token: str, locale: str) -> tuple[Card, str | None]:
+    """The card a token opens (shares.resolve_row) and its page stored for `locale`, if it
+    was made from the card's current state."""
+    card = shares.resolve_row(token, ShareKind.EMERGENCY, _CARD_AND_PAGE, page_key=page_key(locale))
+    return card, card.page if card.page_sections == card.sections else None
 
 
-def store_page(card: Card, key: str, html: str) -> None:
-    """Keep the page for its key, in the current write transaction, and drop the card's
-    pages of earlier states (those of the current state in other languages stay)."""
-    current = [page_key(card, locale) for locale in LOCALES]
+def store_page(card: Card, locale: str, html: str) -> None:
+    """Keep the page made from the card's current state for `locale`, in the current write
+    transaction, in place of the one before; pages of earlier states or releases go too."""
+    key = page_key(locale)
     connection = session.connection()
     connection.execute(
-        delete(_PAGES).where(_PAGES.c.share_id == card.id, _PAGES.c.key.not_in(current))
+        delete(_PAGES).where(
+            _PAGES.c.share_id == card.id,
+            or_(
+                _PAGES.c.key == key,
+                _PAGES.c.key.not_in([page_key(other) for other in LOCALES]),
+                _PAGES.c.token_version != card.token_version,
+                _PAGES.c.summary_version != card.summary_version,
+            ),
+        )
     )
     try:
         with session.begin_nested():
-            connection.execute(_STORE, {"share_id": card.id, "key": key, "html": html})
-    except IntegrityError:  # another request stored the same page first: the same text
+            connection.execute(
+                _STORE,
+                {
+                    "share_id": card.id,
+                    "key": key,
+                    "token_version": card.token_version,
+                    "summary_version": card.summary_version,
+                    "sections": list(card.sections),
+                    "html": html,
+                },
+            )
+    except IntegrityError:  # another request stored this page first, from the same state
         pass
+
+
+def discard_pages(share: Share | Card) -> None:
+    """Drop every page stored for the card (withdrawn or replaced: none can be shown)."""
+    session.execute(delete(_PAGES).where(_PAGES.c.share_id == share.id))
 
 
 def with_naming_link(html: str, url: str) -> str:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from pathway import audit
-from pathway.cards import artifacts
+from pathway.cards import artifacts, pages
 from pathway.db import session
 from pathway.models import AccessEvent, Patient, Share, ShareKind, User
 from pathway.sharing import shares
@@ -79,6 +79,7 @@ def regenerate_card(share: Share, actor: User | None = None) -> None:
     shares.rotate_share(share, actor=actor)
     session.flush()
     artifacts.discard_old_versions(share)
+    pages.discard_pages(share)
     artifacts.ensure_artifacts(share)
 
 
@@ -88,8 +89,10 @@ def update_card(share: Share) -> None:
 
 
 def withdraw_card(share: Share, actor: User | None = None) -> None:
-    """Withdraw the card: its link and every printed QR code answer 410."""
+    """Withdraw the card: its link and every printed QR code answer 410, and the pages
+    stored for its openings are gone."""
     shares.revoke_share(share, actor=actor)
+    pages.discard_pages(share)
 
 
 def card_openings(patient: Patient, limit: int = 50) -> list[AccessEvent]:

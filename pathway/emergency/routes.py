@@ -18,12 +18,11 @@ from pathway.cards.openings import (
     remembered_opening,
     view_updated_at,
 )
-from pathway.cards.pages import NAMING_LINK, page_key, store_page, stored_page, with_naming_link
+from pathway.cards.pages import NAMING_LINK, card_and_page, store_page, with_naming_link
 from pathway.db import reading, session
 from pathway.emergency.forms import ViewerForm
 from pathway.extensions import limiter
 from pathway.i18n import current_locale
-from pathway.models import ShareKind
 from pathway.sharing import shares
 
 bp = Blueprint("emergency", __name__, url_prefix="/e")
@@ -45,9 +44,10 @@ class _Gone(Exception):
         self.card = card
 
 
-def _card(token: str) -> Card:
+def _card(token: str) -> tuple[Card, str | None]:
+    """The card a token opens and its page stored for the viewer's language, else 404/410."""
     try:
-        return shares.resolve_row(token, ShareKind.EMERGENCY)
+        return card_and_page(token, current_locale())
     except shares.LinkInvalid:
         abort(404)
     except shares.LinkGone as gone:
@@ -66,14 +66,12 @@ def _gone(error: _Gone) -> tuple[str, int]:
 @limiter.limit(RATE_LIMIT)
 def view(token: str) -> str:
     with reading():
-        card = _card(token)
-        key = page_key(card, current_locale())
-        stored = stored_page(card, key)
+        card, stored = _card(token)
         view_data = card_view(card) if stored is None else None
     html = stored if stored is not None else _render(view_data)
     opening = open_card(card, request.headers.get("User-Agent", ""))
     if stored is None:
-        store_page(card, key, html)
+        store_page(card, current_locale(), html)
     session.commit()
     naming_url = url_for("emergency.who", token=token, opening=opening_reference(opening))
     return with_naming_link(html, naming_url)
@@ -94,7 +92,7 @@ def _render(view_data: Any) -> str:
 @limiter.limit(RATE_LIMIT)
 def who(token: str, opening: str) -> str | tuple[str, int]:
     """The responder says who they are, naming the opening the card's page linked from."""
-    card = _card(token)
+    card, _page = _card(token)
     try:
         remembered = remembered_opening(card, opening)
     except tokens.TokenInvalid:

@@ -71,9 +71,8 @@ class ShareArtifact(Base):
 class CardPage(Base):
     """The emergency view's page as rendered for one state of a card (pathway.cards.pages).
 
-    Its key names everything the page is made from: the card's token version and
-    sections, the summary's version, the language and the release. Any change to one of
-    them gives another key, so a stored page is never shown for another state.
+    One per card, language and release (the key); it is shown only while the card's token
+    version, its sections and the summary's version are still those it was made from.
     """
 
     __tablename__ = "card_pages"
@@ -82,6 +81,9 @@ class CardPage(Base):
     id: Mapped[intpk]
     share_id: Mapped[int] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(64))
+    token_version: Mapped[int]
+    summary_version: Mapped[int]
+    sections: Mapped[list[str]]
     html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[created_at]
 

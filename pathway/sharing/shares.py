@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -226,8 +226,8 @@ _SHARE_AND_PATIENT = (
     .where(Share.public_id == bindparam("public_id"), Share.kind == bindparam("kind"))
 )
 # The emergency card, the hottest page, reads its link as one plain row: the share's
-# columns and its patient's account, no ORM objects to build.
-_LINK_ROW = (
+# columns and its patient's account, no ORM objects to build (a caller may add columns).
+LINK_ROW = (
     select(
         Share.id,
         Share.public_id,
@@ -254,11 +254,15 @@ def resolve(token: str, kind: ShareKind) -> Share:
     return _current(share, version)
 
 
-def resolve_row(token: str, kind: ShareKind) -> Row[Any]:
+def resolve_row(
+    token: str, kind: ShareKind, statement: Select[Any] = LINK_ROW, **values: Any
+) -> Row[Any]:
     """resolve(), the link read as one row (share columns, user_id and summary_version of
-    its patient) instead of ORM objects. LinkGone.share is then that row."""
+    its patient) instead of ORM objects: LINK_ROW, or a statement built on it with its
+    extra values. LinkGone.share is then that row."""
     public_id, version = _signed(token, kind)
-    found = session.connection().execute(_LINK_ROW, {"public_id": public_id, "kind": kind})
+    values.update(public_id=public_id, kind=kind)
+    found = session.connection().execute(statement, values)
     return _current(found.one_or_none(), version)
 
 
