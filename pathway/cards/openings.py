@@ -9,7 +9,8 @@ from sqlalchemy import Row, bindparam, insert, select
 
 from pathway import audit, tokens
 from pathway.db import session, utcnow
-from pathway.models import AccessEvent, Notification
+from pathway.models import AccessEvent, Notification, Patient
+from pathway.sharing import shares
 from pathway.sharing.access import MAX_VIEWER, record_access
 from pathway.sharing.sections import parse_sections
 from pathway.sharing.view import build_view
@@ -21,23 +22,33 @@ NAMING_WINDOW = dt.timedelta(hours=2)
 # (each opening is still in the access log).
 NOTICE_WINDOW = dt.timedelta(minutes=30)
 
-# An emergency card as its link reads it (sharing.shares.resolve_row): the share's columns
-# and its patient's user_id and summary_version.
-Card = Row[Any]
-
 _NOTICES = Notification.__table__
 _NOTIFY = insert(_NOTICES).returning(_NOTICES.c.id)
+# The patient's unread notice of the current burst of openings, if any.
 _UNREAD_NOTICE = (
     select(_NOTICES.c.id)
     .where(
-        _NOTICES.c.user_id == bindparam("user_id"),
+        _NOTICES.c.user_id == Patient.user_id,
         _NOTICES.c.kind == "emergency_opened",
         _NOTICES.c.read_at.is_(None),
         _NOTICES.c.created_at >= bindparam("since"),
     )
     .order_by(_NOTICES.c.id.desc())
     .limit(1)
+    .scalar_subquery()
 )
+# What an opening reads, in one query: the card's link (sharing.shares.resolve_row) and the
+# unread notice that an opening now would be told in (`since`: opening_values()).
+CARD = shares.LINK_ROW.add_columns(_UNREAD_NOTICE.label("unread_notice"))
+
+# An emergency card as CARD reads it: the share's columns, its patient's user_id and
+# summary_version, the unread notice (and what a statement built on CARD adds).
+Card = Row[Any]
+
+
+def opening_values() -> dict[str, Any]:
+    """The values CARD needs, for an opening now."""
+    return {"since": utcnow() - NOTICE_WINDOW}
 
 
 def card_view(card: Card) -> dict[str, Any]:
@@ -47,32 +58,33 @@ def card_view(card: Card) -> dict[str, Any]:
 
 def open_card(card: Card, user_agent: str) -> list[int | None]:
     """Record one opening of the card (showing its sections of the summary's current
-    version) and notify the patient, once per burst of openings (NOTICE_WINDOW).
+    version) and notify the patient, once per burst of openings (NOTICE_WINDOW): the
+    notice the card was read with is reused (two openings at the same instant may each
+    make one).
 
     Returns the opening: [event id, notification id], so that the responder naming
     themselves names this opening and its notice (opening_reference).
     """
     shown = [section.value for section in parse_sections(card.sections)]
     event = record_access(card, shown, summary_version=card.summary_version, user_agent=user_agent)
-    user_id = card.user_id
-    if user_id is None:
+    if card.user_id is None:
         return [event.id, None]
-    connection = session.connection()
-    unread = connection.execute(
-        _UNREAD_NOTICE, {"user_id": user_id, "since": event.occurred_at - NOTICE_WINDOW}
-    ).scalar()
-    if unread is not None:
-        return [event.id, unread]
-    notification_id = connection.execute(
-        _NOTIFY,
-        {
-            "user_id": user_id,
-            "kind": "emergency_opened",
-            "params": {"when": event.occurred_at.isoformat(), "viewer": ""},
-            "link": "/card/",
-            "created_at": event.occurred_at,
-        },
-    ).scalar_one()
+    if card.unread_notice is not None:
+        return [event.id, card.unread_notice]
+    notification_id = (
+        session.connection()
+        .execute(
+            _NOTIFY,
+            {
+                "user_id": card.user_id,
+                "kind": "emergency_opened",
+                "params": {"when": event.occurred_at.isoformat(), "viewer": ""},
+                "link": "/card/",
+                "created_at": event.occurred_at,
+            },
+        )
+        .scalar_one()
+    )
     return [event.id, notification_id]
 
 

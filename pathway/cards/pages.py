@@ -19,7 +19,7 @@ from sqlalchemy import and_, bindparam, delete, insert, or_
 from sqlalchemy.exc import IntegrityError
 
 from pathway import LOCALES, ROOT
-from pathway.cards.openings import Card
+from pathway.cards.openings import CARD, Card, opening_values
 from pathway.db import session
 from pathway.models import CardPage, Patient, Share, ShareKind
 from pathway.sharing import shares
@@ -29,8 +29,9 @@ from pathway.sharing import shares
 NAMING_LINK = Markup("<naming-link>")
 
 _PAGES = CardPage.__table__
-# The card's link and, if one is stored for this language and the current versions, its page.
-_CARD_AND_PAGE = shares.LINK_ROW.add_columns(
+# The card (openings.CARD) and, if one is stored for this language and the current
+# versions, its page.
+_CARD_AND_PAGE = CARD.add_columns(
     _PAGES.c.sections.label("page_sections"), _PAGES.c.html.label("page")
 ).outerjoin(
     _PAGES,
@@ -52,7 +53,9 @@ def page_key(locale: str) -> str:
 def card_and_page(token: str, locale: str) -> tuple[Card, str | None]:
     """The card a token opens (shares.resolve_row) and its page stored for `locale`, if it
     was made from the card's current state."""
-    card = shares.resolve_row(token, ShareKind.EMERGENCY, _CARD_AND_PAGE, page_key=page_key(locale))
+    card = shares.resolve_row(
+        token, ShareKind.EMERGENCY, _CARD_AND_PAGE, page_key=page_key(locale), **opening_values()
+    )
     return card, card.page if card.page_sections == card.sections else None
 
 
