@@ -41,18 +41,22 @@ class TokenExpired(TokenInvalid):
     """Genuine but older than the maximum age."""
 
 
-def _serializer(purpose: Purpose) -> URLSafeSerializer:
+def _made_once(kind: type[Any], purpose: Purpose) -> Any:
+    """The app's `kind` (a serializer or a signer) for this purpose and the current keys,
+    made once per key set. itsdangerous tries every key and signs with the last: newest last."""
     config = current_app.config
-    # itsdangerous tries every key and signs with the last one: newest last.
-    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
-    cache: dict[tuple[Any, ...], URLSafeSerializer] = current_app.extensions.setdefault(
-        "pathway.serializers", {}
-    )
-    cache_key = (purpose, tuple(keys))
+    keys = (*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"])
+    cache: dict[tuple[Any, ...], Any] = current_app.extensions.setdefault("pathway.signing", {})
+    cache_key = (kind, purpose, keys)
     if cache_key not in cache:
-        cls = URLSafeTimedSerializer if purpose in TIMED else URLSafeSerializer
-        cache[cache_key] = cls(keys, salt=purpose.value)
+        cache[cache_key] = kind(list(keys), salt=purpose.value)
     return cache[cache_key]
+
+
+def _serializer(purpose: Purpose) -> URLSafeSerializer:
+    kind = URLSafeTimedSerializer if purpose in TIMED else URLSafeSerializer
+    serializer: URLSafeSerializer = _made_once(kind, purpose)
+    return serializer
 
 
 def sign(purpose: Purpose, public_id: str, version: int | None = None) -> str:
@@ -84,13 +88,8 @@ def unsign(purpose: Purpose, token: str, max_age: int | None = None) -> tuple[st
 
 
 def _signer(purpose: Purpose) -> Signer:
-    config = current_app.config
-    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
-    cache: dict[tuple[Any, ...], Signer] = current_app.extensions.setdefault("pathway.signers", {})
-    cache_key = (purpose, tuple(keys))
-    if cache_key not in cache:
-        cache[cache_key] = Signer(keys, salt=purpose.value)
-    return cache[cache_key]
+    signer: Signer = _made_once(Signer, purpose)
+    return signer
 
 
 def sign_ids(purpose: Purpose, *ids: int | None) -> str:
