@@ -53,15 +53,22 @@ def web_rows(table: Table, env: dict[str, str], port: int, links: dict[str, str]
         f"load tool: {hello.tool}",
     )
     emergency = links.get("Emergency link")
+
     # The targets are for the emergency view; the others are measured beside it.
+    def part(prefix: str) -> str | None:  # a part of the emergency opening (bench_wsgi.py)
+        return emergency.replace("/e/", prefix, 1) if emergency else None
+
     views = (
         ("Emergency view /e/<token>", emergency, True),
         ("Recipient view /s/<token>", links.get("GP link"), False),
+        ("App route that does nothing (every hook, no query)", "/bench/noop", False),
+        ("Link read only: token + share read, no write, no page", part("/bench/read/"), False),
         (
             "Floor: token + share read + access event + commit, no page",
-            emergency.replace("/e/", "/bench/floor/", 1) if emergency else None,
+            part("/bench/floor/"),
             False,
         ),
+        ("The floor with DB-API calls instead of SQLAlchemy", part("/bench/driver/"), False),
     )
     with gunicorn("bench.bench_wsgi:app", port, env):
         for label, path, targeted in views:

@@ -31,9 +31,19 @@ VIEWS: tuple[tuple[str, str, Callable[[dict[str, str]], str]], ...] = (
     ("Bare Flask hello-world", "hello", lambda links: "/"),
     ("App route that does nothing (every hook, no query)", "pathway", lambda links: "/bench/noop"),
     (
+        "Link read only: token + share read, no write",
+        "pathway",
+        lambda links: links["Emergency link"].replace("/e/", "/bench/read/", 1),
+    ),
+    (
         "Floor: token + share read + access event + commit",
         "pathway",
         lambda links: links["Emergency link"].replace("/e/", "/bench/floor/", 1),
+    ),
+    (
+        "Floor with DB-API calls instead of SQLAlchemy",
+        "pathway",
+        lambda links: links["Emergency link"].replace("/e/", "/bench/driver/", 1),
     ),
     ("Emergency view /e/<token>", "pathway", lambda links: links["Emergency link"]),
     ("Recipient view /s/<token>", "pathway", lambda links: links["GP link"]),
