@@ -45,6 +45,7 @@ _CARD_AND_PAGE = CARD.add_columns(
 _STORE = insert(_PAGES)
 
 
+@functools.cache
 def page_key(locale: str) -> str:
     """The key of a card's page for a viewer reading `locale`, in this release."""
     return hashlib.sha256(f"{locale}|{release()}".encode()).hexdigest()

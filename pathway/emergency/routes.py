@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, render_template, request, url_for
 
@@ -23,6 +24,7 @@ from pathway.db import reading, session
 from pathway.emergency.forms import ViewerForm
 from pathway.extensions import limiter
 from pathway.i18n import current_locale
+from pathway.models import ShareKind
 from pathway.sharing import shares
 
 bp = Blueprint("emergency", __name__, url_prefix="/e")
@@ -44,10 +46,14 @@ class _Gone(Exception):
         self.card = card
 
 
-def _card(token: str) -> tuple[Card, str | None]:
-    """The card a token opens and its page stored for the viewer's language, else 404/410."""
+_Read = TypeVar("_Read")
+
+
+def _opened(read: Callable[[], _Read]) -> _Read:
+    """What `read` finds for the card's token, else 404 (no such card) or 410 (a card that
+    no longer opens, whose scan the patient is told of)."""
     try:
-        return card_and_page(token, current_locale())
+        return read()
     except shares.LinkInvalid:
         abort(404)
     except shares.LinkGone as gone:
@@ -66,7 +72,7 @@ def _gone(error: _Gone) -> tuple[str, int]:
 @limiter.limit(RATE_LIMIT)
 def view(token: str) -> str:
     with reading():
-        card, stored = _card(token)
+        card, stored = _opened(lambda: card_and_page(token, current_locale()))
         view_data = card_view(card) if stored is None else None
     html = stored if stored is not None else _render(view_data)
     opening = open_card(card, request.headers.get("User-Agent", ""))
@@ -92,7 +98,7 @@ def _render(view_data: Any) -> str:
 @limiter.limit(RATE_LIMIT)
 def who(token: str, opening: str) -> str | tuple[str, int]:
     """The responder says who they are, naming the opening the card's page linked from."""
-    card, _page = _card(token)
+    card = _opened(lambda: shares.resolve_row(token, ShareKind.EMERGENCY))
     try:
         remembered = remembered_opening(card, opening)
     except tokens.TokenInvalid:
