@@ -55,6 +55,7 @@ def _init_extensions(app: Flask) -> None:
     from pathway.auth.sessions import init_login
     from pathway.extensions import babel, csrf, limiter
     from pathway.i18n import init_templates, select_locale
+    from pathway.notifications import init_app as init_notifications
 
     init_login(app)
     csrf.init_app(app)
@@ -67,32 +68,33 @@ def _init_extensions(app: Flask) -> None:
     )
     limiter.init_app(app)
     init_templates(app)
+    init_notifications(app)
 
 
 def _register_blueprints(app: Flask) -> None:
+    from pathway.account.routes import bp as account_bp
     from pathway.auth.routes import bp as auth_bp
-    from pathway.card.routes import bp as card_bp
-    from pathway.conversation.routes import bp as conversation_bp
-    from pathway.emergency.routes import bp as emergency_bp
+    from pathway.cards.patient_routes import bp as card_bp
+    from pathway.cards.responder_routes import bp as emergency_bp
     from pathway.inbox.routes import bp as inbox_bp
-    from pathway.patient.routes import bp as patient_bp
     from pathway.programme.routes import bp as programme_bp
-    from pathway.shared.routes import bp as shared_bp
-    from pathway.shares.routes import bp as shares_bp
+    from pathway.sharing.patient_routes import bp as shares_bp
+    from pathway.sharing.recipient_routes import bp as recipient_bp
     from pathway.site.routes import bp as site_bp
+    from pathway.summary.routes import bp as summary_bp
     from pathway.team.routes import bp as team_bp
 
     for blueprint in (
         site_bp,
         auth_bp,
-        patient_bp,
+        account_bp,
+        summary_bp,
         shares_bp,
         card_bp,
         programme_bp,
         team_bp,
-        shared_bp,
+        recipient_bp,
         emergency_bp,
-        conversation_bp,
         inbox_bp,
     ):
         app.register_blueprint(blueprint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
-from pathway import accounts
+from pathway.auth import accounts
 from pathway.db import session
 from pathway.models import Role
 
@@ -148,7 +148,7 @@ def reset_two_factor_command(email: str) -> None:
 @click.option("--service", default="", help="The hospital service running it.")
 def create_programme_command(name: str, hospital: str, service: str) -> None:
     """Create an ETP programme (then add educators with add-educator)."""
-    from pathway.enrollments import EnrollmentError, create_programme
+    from pathway.programme.enrollments import EnrollmentError, create_programme
 
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         try:
@@ -165,8 +165,8 @@ def create_programme_command(name: str, hospital: str, service: str) -> None:
 @click.option("--email", required=True, help="An existing educator account.")
 def add_educator_command(programme_id: int, email: str) -> None:
     """Make an educator a member of a programme's team."""
-    from pathway.enrollments import EnrollmentError, add_educator
     from pathway.models import Programme
+    from pathway.programme.enrollments import EnrollmentError, add_educator
 
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         programme = session.get(Programme, programme_id)

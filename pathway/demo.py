@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from pathway import accounts
+from pathway.auth import accounts
 from pathway.db import session, utcnow
 from pathway.models import (
     Allergy,
@@ -269,8 +269,8 @@ def _demo_gp_share(patient: Patient, user: User) -> None:
 
 def _demo_gp_reply(patient: Patient) -> None:
     """A reply from the GP through the demo link, waiting for the patient's decision (idempotent)."""
-    from pathway import exchanges
     from pathway.models import Contribution
+    from pathway.sharing import replies as exchanges
     from pathway.sharing.shares import active_gp_share
 
     share = active_gp_share(patient)
@@ -295,8 +295,9 @@ def _demo_gp_reply(patient: Patient) -> None:
 
 def _demo_consent_and_letter(patient: Patient) -> None:
     """Consent recorded orally and an issued start letter, so a newcomer sees one (idempotent)."""
-    from pathway import consent, letters
+    from pathway import letters
     from pathway.models import LetterKind
+    from pathway.programme import consent
 
     if not patient.enrollments:
         return

@@ -21,7 +21,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, make_response
+from werkzeug.wrappers import Response
 
 logger = logging.getLogger("pathway.documents")
 
@@ -248,3 +249,11 @@ def render_pdf(html: str, css: str = "") -> RenderedPdf:
         raise DocumentError("the document is too large", reason="too_large")
     timeout, memory_allowance = _limits()
     return _renderer.render(html, css, timeout, memory_allowance)
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    """Serve stored PDF bytes as a download."""
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

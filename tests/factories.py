@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from pathway import accounts
+from pathway.auth import accounts
 from pathway.db import session
 from pathway.models import (
     Allergy,

@@ -11,7 +11,7 @@ from pathlib import Path
 import time_machine
 from sqlalchemy import select
 
-from pathway import accounts
+from pathway.auth import accounts
 from pathway.db import utcnow
 from pathway.models import AuditEvent, Invitation, Role, User
 from tests.factories import PASSWORD, make_patient, make_programme, make_user, sign_in

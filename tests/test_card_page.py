@@ -11,7 +11,7 @@ from pyzbar import pyzbar
 from pyzbar.pyzbar import ZBarSymbol
 from sqlalchemy import func, select
 
-from pathway.card.routes import bp as card_bp
+from pathway.cards.patient_routes import bp as card_bp
 from pathway.cards.service import create_card, current_card
 from pathway.models import AccessEvent, Role, Share, ShareArtifact, ShareKind
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section

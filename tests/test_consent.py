@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from pathway import consent
 from pathway.models import AuditEvent, Consent, Role
+from pathway.programme import consent
 from tests.factories import enroll, make_patient, make_programme, make_user
 
 

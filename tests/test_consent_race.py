@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from pathway import consent, create_app, letters
+from pathway import create_app, letters
 from pathway.config import database_url
 from pathway.db import session
 from pathway.migrate import upgrade
@@ -31,6 +31,7 @@ from pathway.models import (
     Role,
     WorkshopAttendance,
 )
+from pathway.programme import consent
 from tests.conftest import make_config
 from tests.factories import enroll, make_patient, make_programme, make_user
 

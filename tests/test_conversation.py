@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from pathway.db import utcnow
 from pathway.models import Contribution, Message, Notification, Share, ShareKind
 from pathway.sharing import shares
+from pathway.sharing.recipient_routes import reply_panel
 from pathway.sharing.sections import PRESETS, Audience
 from pathway.sharing.view import build_view
 from tests.factories import make_patient
@@ -54,10 +55,9 @@ def panel_html(app, token: str, patient) -> str:  # type: ignore[no-untyped-def]
     with app.test_request_context(f"/s/{token}", base_url="https://pathway.test"):
         share = shares.resolve(token, ShareKind.LINK)
         return render_template(
-            "conversation/_panel.html",
+            "sharing/recipient/_panel.html",
             view=build_view(patient.id, []),
-            share=share,
-            share_token=token,
+            panel=reply_panel(share, token),
         )
 
 
@@ -405,7 +405,7 @@ def test_panel_shows_the_conversation_and_the_form(app, db, client, alice) -> No
 
 
 def test_panel_hides_the_patients_decisions_and_comments(app, db, client, alice) -> None:
-    from pathway import exchanges
+    from pathway.sharing import replies as exchanges
 
     share = make_share(alice)
     token = shares.share_token(share)

@@ -9,15 +9,15 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from pathway import summary
 from pathway.cards.openings import NOTICE_WINDOW
 from pathway.cards.pages import NAMING_LINK
+from pathway.cards.responder_routes import tel_href
 from pathway.cards.service import change_sections, create_card, regenerate_card, withdraw_card
 from pathway.db import utcnow
-from pathway.emergency.routes import tel_href
 from pathway.models import AccessEvent, CardPage, Notification
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
 from pathway.sharing.shares import create_share, share_url
+from pathway.summary import editing as summary
 from tests.conftest import PUBLIC_BASE_URL
 from tests.factories import enroll, make_patient, make_programme, naming_path
 
@@ -393,7 +393,7 @@ def test_markup_in_patient_fields_is_escaped_on_the_emergency_view(app, client, 
 
 
 def test_view_says_when_the_information_was_last_updated(app, client, db, alice) -> None:
-    from pathway.summary import touch_section
+    from pathway.summary.editing import touch_section
 
     touch_section(alice, Section.ALLERGIES, "Alice Martin")
     db.flush()
@@ -419,7 +419,7 @@ def test_a_second_opening_is_served_from_the_stored_page_and_still_recorded(
     def no_rendering(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("the stored page should have been used")
 
-    monkeypatch.setattr("pathway.emergency.routes.render_template", no_rendering)
+    monkeypatch.setattr("pathway.cards.responder_routes.render_template", no_rendering)
     second = client.get(path_of(url))
     assert second.status_code == 200
     html = second.get_data(as_text=True)

@@ -6,11 +6,13 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from pathway import exchanges
+from pathway import notifications
 from pathway.db import utcnow
 from pathway.models import Contribution, ContributionStatus, Message, Notification, Objective, Role
+from pathway.sharing import replies as exchanges
 from pathway.sharing import shares
 from pathway.sharing.sections import Audience
+from pathway.team import replies as team_replies
 from tests.factories import enroll, make_patient, make_programme, make_user
 from tests.test_conversation import make_share, reply_data
 
@@ -38,7 +40,7 @@ def test_a_reply_is_pending_for_the_patient_and_notifies_her_only(db, alice) -> 
     assert contribution.enrollment_id is None
     notices = db.scalars(select(Notification)).all()
     assert [(n.user_id, n.kind) for n in notices] == [(alice.user_id, "contribution_received")]
-    assert exchanges.unread_count(claire) == 0
+    assert notifications.unread_count(claire) == 0
 
 
 @pytest.mark.parametrize(
@@ -104,11 +106,11 @@ def test_forward_goes_to_the_chosen_enrollment_and_its_educators(db, alice) -> N
     assert contribution.enrollment_id == second.id
     assert contribution.status == ContributionStatus.FORWARDED
     assert contribution.forwarded_at is not None and contribution.read_by_patient_at is not None
-    assert exchanges.unread_count(dan) == 1
-    assert exchanges.unread_count(claire) == 0
-    assert exchanges.unread_count(eve) == 0
-    assert [c.id for c in exchanges.forwarded_to(dan)] == [contribution.id]
-    assert exchanges.forwarded_to(claire) == []
+    assert notifications.unread_count(dan) == 1
+    assert notifications.unread_count(claire) == 0
+    assert notifications.unread_count(eve) == 0
+    assert [c.id for c in team_replies.forwarded_to(dan)] == [contribution.id]
+    assert team_replies.forwarded_to(claire) == []
     assert first.id != second.id
 
 
@@ -144,7 +146,7 @@ def test_team_sees_only_forwarded_replies_of_a_conversation(db, alice) -> None:
     exchanges.keep(kept)
     exchanges.forward(sent, enrollment.id, "Alice's comment")
 
-    team_view = exchanges.team_conversation(share.id)
+    team_view = team_replies.team_conversation(share.id)
     holder_view = exchanges.conversation_for(share)
 
     team_text = repr(team_view)
@@ -152,7 +154,7 @@ def test_team_sees_only_forwarded_replies_of_a_conversation(db, alice) -> None:
     assert "Alice's comment" in team_text
     assert "Alice's comment" not in repr(holder_view)
     assert all("status" not in entry for entry in holder_view)
-    assert [e["id"] for e in exchanges.forwarded_for_enrollment(enrollment)] == [sent.id]
+    assert [e["id"] for e in team_replies.forwarded_for_enrollment(enrollment)] == [sent.id]
 
 
 def test_adopting_respects_the_three_objectives_rule(db, alice) -> None:
@@ -164,9 +166,9 @@ def test_adopting_respects_the_three_objectives_rule(db, alice) -> None:
     exchanges.forward(first, enrollment.id)
     exchanges.forward(second, enrollment.id)
 
-    objective = exchanges.adopt_objective(first, claire)
+    objective = team_replies.adopt_objective(first, claire)
     with pytest.raises(exchanges.ExchangeError) as refused:
-        exchanges.adopt_objective(second, claire)
+        team_replies.adopt_objective(second, claire)
 
     assert objective.proposed_by == "Dr Paul Martin (médecin traitant)"
     assert len(enrollment.objectives) == 3
@@ -186,9 +188,9 @@ def test_adopting_needs_a_proposal_and_a_forwarded_reply(app, db, alice) -> None
     exchanges.forward(empty, enrollment.id)
 
     with pytest.raises(NotFound):
-        exchanges.adopt_objective(pending, claire)
+        team_replies.adopt_objective(pending, claire)
     with pytest.raises(exchanges.ExchangeError):
-        exchanges.adopt_objective(empty, claire)
+        team_replies.adopt_objective(empty, claire)
 
 
 def test_team_reply_is_a_message_on_the_share_and_notifies_the_patient(db, alice) -> None:
@@ -198,7 +200,7 @@ def test_team_reply_is_a_message_on_the_share_and_notifies_the_patient(db, alice
     contribution = exchanges.submit_contribution(share, reply_data())
     exchanges.forward(contribution, enrollment.id)
 
-    message = exchanges.team_reply(contribution, claire, "  Thank you  ")
+    message = team_replies.team_reply(contribution, claire, "  Thank you  ")
 
     assert message.share_id == share.id and message.from_team and message.body == "Thank you"
     assert message.author_name == "Claire Dubois"
@@ -219,10 +221,10 @@ def test_team_reply_refused_on_a_dead_link_or_when_empty(db, alice) -> None:
     exchanges.forward(contribution, enrollment.id)
 
     with pytest.raises(exchanges.ExchangeError):
-        exchanges.team_reply(contribution, claire, "   ")
+        team_replies.team_reply(contribution, claire, "   ")
     share.expires_at = utcnow()
     with pytest.raises(exchanges.ExchangeError):
-        exchanges.team_reply(contribution, claire, "Hello")
+        team_replies.team_reply(contribution, claire, "Hello")
     assert db.scalars(select(Message)).all() == []
 
 
@@ -303,42 +305,42 @@ def test_pending_replies_come_first(db, alice) -> None:
 def test_each_notification_kind_reads_as_a_sentence_in_both_languages(
     app, db, alice, kind, params, english, french
 ) -> None:
-    notice = exchanges.notify(alice.user_id, kind, params, link="/inbox/")
+    notice = notifications.notify(alice.user_id, kind, params, link="/inbox/")
     db.flush()
 
     with force_locale("en"):
-        assert english in exchanges.notification_text(notice)
+        assert english in notifications.notification_text(notice)
     with force_locale("fr"):
-        assert french in exchanges.notification_text(notice)
+        assert french in notifications.notification_text(notice)
 
 
 def test_notification_with_missing_values_still_reads(app, db, alice) -> None:
-    notice = exchanges.notify(alice.user_id, "share_locked", {})
+    notice = notifications.notify(alice.user_id, "share_locked", {})
 
     with force_locale("en"):
-        assert "was locked" in exchanges.notification_text(notice)
+        assert "was locked" in notifications.notification_text(notice)
 
 
 @pytest.mark.parametrize(
     "link", ["javascript:alert(1)", "https://evil.example/", "//evil.example/x", "/\\evil"]
 )
 def test_notification_links_stay_on_the_site(db, alice, link) -> None:
-    notice = exchanges.notify(alice.user_id, "emergency_opened", {}, link=link)
+    notice = notifications.notify(alice.user_id, "emergency_opened", {}, link=link)
 
     assert notice.link == ""
 
 
 def test_unread_count_and_mark_read_are_per_user(db, alice) -> None:
     bob = make_patient("Bob")
-    exchanges.notify(alice.user_id, "emergency_opened")
-    exchanges.notify(alice.user_id, "letter_issued")
-    exchanges.notify(bob.user_id, "letter_issued")
+    notifications.notify(alice.user_id, "emergency_opened")
+    notifications.notify(alice.user_id, "letter_issued")
+    notifications.notify(bob.user_id, "letter_issued")
     db.flush()
 
-    assert exchanges.unread_count(alice.user) == 2
-    assert exchanges.mark_notifications_read(alice.user) == 2
-    assert exchanges.unread_count(alice.user) == 0
-    assert exchanges.unread_count(bob.user) == 1
+    assert notifications.unread_count(alice.user) == 2
+    assert notifications.mark_notifications_read(alice.user) == 2
+    assert notifications.unread_count(alice.user) == 0
+    assert notifications.unread_count(bob.user) == 1
 
 
 def test_share_lock_notice_from_the_sharing_core_is_rendered(app, db, alice) -> None:
@@ -348,7 +350,7 @@ def test_share_lock_notice_from_the_sharing_core_is_rendered(app, db, alice) -> 
     db.flush()
 
     with force_locale("en"):
-        texts = [n["text"] for n in exchanges.notifications_for(alice.user)]
+        texts = [n["text"] for n in notifications.notifications_for(alice.user)]
 
     assert any("was locked" in text and share.label in text for text in texts)
 
@@ -368,4 +370,4 @@ def test_demo_gp_link_takes_replies_and_holds_one_pending_reply(app, db) -> None
     assert [(c.author_name, c.status, c.share_id) for c in replies] == [
         ("Dr Paul Martin", ContributionStatus.PENDING, share.id)
     ]
-    assert exchanges.unread_count(patient.user) >= 1
+    assert notifications.unread_count(patient.user) >= 1

@@ -373,7 +373,7 @@ def test_warm_up_prepares_what_workers_would_do_first_without_the_database(
     app = create_app(make_config("postgresql+psycopg://nobody@127.0.0.1:9/none", tmp_path))
     warm_up(app)
     compiled = {key[1] for key in app.jinja_env.cache}  # type: ignore[union-attr]
-    assert {"emergency/view.html", "shared/view.html"} <= compiled
+    assert {"cards/responder/view.html", "sharing/recipient/view.html"} <= compiled
     assert len(compiled) == len(app.jinja_env.list_templates())
     domain = app.extensions["babel"].instance.domain_instance
     assert {locale for locale, _ in domain.cache} == set(LOCALES)

@@ -7,9 +7,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from pathway import exchanges
+from pathway import notifications
 from pathway.models import Contribution, ContributionStatus, Message, Objective, Role
+from pathway.sharing import replies as exchanges
 from pathway.sharing import shares
+from pathway.team import replies as team_replies
 from tests.conftest import Client
 from tests.factories import enroll, make_patient, make_programme, make_user, sign_in
 from tests.test_conversation import XSS, make_share, panel_html, post_reply, reply_data
@@ -82,7 +84,7 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
     # Claire sees nothing before Alice decides.
     sign_in(other_client, "claire@example.org")
     assert "Dr Paul Martin" not in other_client.get("/inbox/").get_data(as_text=True)
-    assert other_client.get(f"/inbox/team/contributions/{contribution.id}").status_code == 404
+    assert other_client.get(f"/team/replies/{contribution.id}").status_code == 404
 
     # 3. Alice forwards it to her programme's team with a comment.
     page = f"/inbox/contributions/{contribution.id}"
@@ -100,17 +102,15 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
     team_inbox = other_client.get("/inbox/").get_data(as_text=True)
     assert "Dr Paul Martin" in team_inbox
     assert "Alice Martin" in team_inbox
-    team_page = other_client.get(f"/inbox/team/contributions/{contribution.id}").get_data(
-        as_text=True
-    )
+    team_page = other_client.get(f"/team/replies/{contribution.id}").get_data(as_text=True)
     assert "Please read, Alice" in team_page
     assert "paul.martin@medecin.mssante.fr" in team_page
     world["enrollment"].objectives.pop()  # two → one objective, so adopting makes two
     db.commit()
     response = other_client.submit(
-        f"/inbox/team/contributions/{contribution.id}/adopt",
+        f"/team/replies/{contribution.id}/adopt",
         {},
-        page=f"/inbox/team/contributions/{contribution.id}",
+        page=f"/team/replies/{contribution.id}",
     )
     assert response.status_code == 302
     adopted = db.scalar(
@@ -122,9 +122,9 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
 
     # 5. Claire answers; the answer is on the same link.
     response = other_client.submit(
-        f"/inbox/team/contributions/{contribution.id}/answer",
+        f"/team/replies/{contribution.id}/answer",
         {"body": "Merci, nous en parlerons à l'atelier."},
-        page=f"/inbox/team/contributions/{contribution.id}",
+        page=f"/team/replies/{contribution.id}",
     )
     assert response.status_code == 302
     assert db.scalar(select(func.count()).select_from(Message)) == 1
@@ -161,7 +161,7 @@ def test_patient_keeps_a_reply_and_the_team_never_sees_it(
     db.refresh(contribution)
     assert contribution.status == ContributionStatus.KEPT
     sign_in(other_client, "claire@example.org")
-    assert other_client.get(f"/inbox/team/contributions/{contribution.id}").status_code == 404
+    assert other_client.get(f"/team/replies/{contribution.id}").status_code == 404
     assert "Dr Paul Martin" not in other_client.get("/inbox/").get_data(as_text=True)
 
 
@@ -254,7 +254,7 @@ def forwarded(app, db, world) -> Contribution:  # type: ignore[no-untyped-def]
 def test_eve_of_another_programme_gets_404(app, db, client, world, method, suffix) -> None:
     contribution = forwarded(app, db, world)
     sign_in(client, "eve@example.org")
-    url = f"/inbox/team/contributions/{contribution.id}{suffix}"
+    url = f"/team/replies/{contribution.id}{suffix}"
 
     if method == "get":
         response = client.get(url)
@@ -273,7 +273,7 @@ def test_patients_cannot_use_team_pages_nor_educators_patient_pages(
     sign_in(client, "alice@example.org")
     sign_in(other_client, "claire@example.org")
 
-    assert client.get(f"/inbox/team/contributions/{contribution.id}").status_code == 404
+    assert client.get(f"/team/replies/{contribution.id}").status_code == 404
     assert other_client.get(f"/inbox/contributions/{contribution.id}").status_code == 404
 
 
@@ -289,7 +289,7 @@ def test_fourth_objective_is_refused_with_a_message(app, db, client, world) -> N
     world["enrollment"].objectives.append(Objective(text="Third objective"))
     db.commit()
     sign_in(client, "claire@example.org")
-    page = f"/inbox/team/contributions/{contribution.id}"
+    page = f"/team/replies/{contribution.id}"
 
     response = client.submit(f"{page}/adopt", {}, page=page)
 
@@ -305,7 +305,7 @@ def test_fourth_objective_is_refused_with_a_message(app, db, client, world) -> N
 def test_an_objective_is_adopted_once(app, db, client, world) -> None:
     contribution = forwarded(app, db, world)
     sign_in(client, "claire@example.org")
-    page = f"/inbox/team/contributions/{contribution.id}"
+    page = f"/team/replies/{contribution.id}"
 
     assert client.submit(f"{page}/adopt", {}, page=page).status_code == 302
     again = client.submit(f"{page}/adopt", {}, page=page)
@@ -320,7 +320,7 @@ def test_answer_refused_once_the_link_is_revoked(app, db, client, world) -> None
     shares.revoke_share(world["share"])
     db.commit()
     sign_in(client, "claire@example.org")
-    page = f"/inbox/team/contributions/{contribution.id}"
+    page = f"/team/replies/{contribution.id}"
 
     response = client.submit(f"{page}/answer", {"body": "Too late"}, page=page)
 
@@ -331,7 +331,7 @@ def test_answer_refused_once_the_link_is_revoked(app, db, client, world) -> None
 def test_oversized_answer_is_refused(app, db, client, world) -> None:
     contribution = forwarded(app, db, world)
     sign_in(client, "claire@example.org")
-    page = f"/inbox/team/contributions/{contribution.id}"
+    page = f"/team/replies/{contribution.id}"
 
     response = client.submit(f"{page}/answer", {"body": "z" * 4001}, page=page)
 
@@ -353,14 +353,10 @@ def test_inbox_actions_without_csrf_answer_400(app, db, client, other_client, wo
         == 400
     )
     assert (
-        other_client.post(
-            f"/inbox/team/contributions/{contribution.id}/answer", data={"body": "x"}
-        ).status_code
+        other_client.post(f"/team/replies/{contribution.id}/answer", data={"body": "x"}).status_code
         == 400
     )
-    assert (
-        other_client.post(f"/inbox/team/contributions/{contribution.id}/adopt").status_code == 400
-    )
+    assert other_client.post(f"/team/replies/{contribution.id}/adopt").status_code == 400
     assert db.scalar(select(func.count()).select_from(Contribution)) == 1
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
@@ -376,7 +372,7 @@ def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world
     )
     contribution = only_contribution(db)
     exchanges.forward(contribution, world["enrollment"].id, comment=XSS)
-    exchanges.team_reply(contribution, world["claire"], XSS)
+    team_replies.team_reply(contribution, world["claire"], XSS)
     db.commit()
     sign_in(client, "alice@example.org")
     sign_in(other_client, "claire@example.org")
@@ -386,7 +382,7 @@ def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world
         client.get(f"/inbox/contributions/{contribution.id}"),
         client.get(f"/inbox/shares/{world['share'].public_id}"),
         other_client.get("/inbox/"),
-        other_client.get(f"/inbox/team/contributions/{contribution.id}"),
+        other_client.get(f"/team/replies/{contribution.id}"),
     ]
     for response in pages:
         html = response.get_data(as_text=True)
@@ -417,8 +413,8 @@ def test_educator_is_notified_of_a_forwarded_reply(app, db, client, world) -> No
     home = client.get("/inbox/").get_data(as_text=True)
 
     assert "Alice Martin" in home
-    assert exchanges.unread_count(world["claire"]) == 0  # reading the list marks them read
-    assert exchanges.unread_count(world["eve"]) == 0
+    assert notifications.unread_count(world["claire"]) == 0  # reading the list marks them read
+    assert notifications.unread_count(world["eve"]) == 0
 
 
 def test_enrollment_partial_lists_forwarded_replies_with_author_and_date(app, db, world) -> None:
@@ -431,10 +427,11 @@ def test_enrollment_partial_lists_forwarded_replies_with_author_and_date(app, db
 
     with app.test_request_context("/team/", base_url="https://pathway.test"):
         html = render_template(
-            "inbox/_enrollment_contributions.html", enrollment=world["enrollment"]
+            "team/_replies.html",
+            replies=team_replies.forwarded_for_enrollment(world["enrollment"]),
         )
 
     assert "Dr Paul Martin" in html
-    assert f"/inbox/team/contributions/{contribution.id}" in html
+    assert f"/team/replies/{contribution.id}" in html
     assert "Know when to call the GP during a flu" in html
     assert "<script>" not in html and "&lt;script&gt;" not in html  # kept replies never show

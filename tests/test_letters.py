@@ -14,7 +14,7 @@ from packaging.version import Version
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from pathway import consent, documents, letters
+from pathway import documents, letters
 from pathway.models import (
     AttendanceStatus,
     AuditEvent,
@@ -28,6 +28,7 @@ from pathway.models import (
     Share,
     WorkshopAttendance,
 )
+from pathway.programme import consent
 from pathway.sharing.sections import Audience
 from tests.factories import enroll, make_patient, make_programme, make_user
 

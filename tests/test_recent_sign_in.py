@@ -86,15 +86,15 @@ def test_an_old_sign_in_confirms_the_password_before_a_consent_change(
 def test_an_old_sign_in_confirms_the_password_before_a_data_export(client, enrollment) -> None:
     sign_in(client, "alice@example.org")
     with later():
-        asked_to_confirm(client.get("/shares/my-data"), "/shares/my-data")
+        asked_to_confirm(client.get("/account/my-data"), "/account/my-data")
         form = client.csrf_token("/programme/")
-        export = client.post("/shares/my-data", data={"csrf_token": form})
-        asked_to_confirm(export, "/shares/my-data")
+        export = client.post("/account/my-data", data={"csrf_token": form})
+        asked_to_confirm(export, "/account/my-data")
         assert export.mimetype != "application/json"
 
-        client.submit("/auth/confirm?next=/shares/my-data", {"password": PASSWORD})
-        assert client.get("/shares/my-data").status_code == 200
-        export = client.submit("/shares/my-data", page="/shares/my-data")
+        client.submit("/auth/confirm?next=/account/my-data", {"password": PASSWORD})
+        assert client.get("/account/my-data").status_code == 200
+        export = client.submit("/account/my-data", page="/account/my-data")
         assert export.mimetype == "application/json"
 
 

@@ -72,7 +72,7 @@ def test_recipient_sees_who_shared_and_until_when(client, db) -> None:
 
 def test_each_section_shows_when_it_was_last_updated(client, db) -> None:
     alice = make_patient("Alice")
-    from pathway.summary import touch_section
+    from pathway.summary.editing import touch_section
 
     touch_section(alice, Section.ALLERGIES, "Alice Martin")
     share = make_share(alice)

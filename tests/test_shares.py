@@ -219,9 +219,9 @@ def test_actions_without_csrf_are_refused(client, db, alice) -> None:
     assert client.post("/shares/new", data=form(Audience.GP)).status_code == 400
     assert client.post(f"/shares/{share.public_id}/revoke").status_code == 400
     assert client.post(f"/shares/{share.public_id}/rotate").status_code == 400
-    assert client.post("/shares/my-data").status_code == 400
+    assert client.post("/account/my-data").status_code == 400
     assert (
-        client.post("/shares/delete-account", data={"password": "x", "confirm": "y"}).status_code
+        client.post("/account/delete-account", data={"password": "x", "confirm": "y"}).status_code
         == 400
     )
     db.refresh(share)

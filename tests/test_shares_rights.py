@@ -21,7 +21,7 @@ def test_export_holds_all_of_alices_data_and_nothing_of_bobs(client, other_clien
     db.commit()
     other_client.submit(path_of(share), {"passcode": "4321", "viewer": "M. Durand"})
     sign_in(client, "alice@example.org")
-    response = client.submit("/shares/my-data", {})
+    response = client.submit("/account/my-data", {})
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
     assert "attachment" in response.headers["Content-Disposition"]
@@ -54,15 +54,15 @@ def test_export_holds_all_of_alices_data_and_nothing_of_bobs(client, other_clien
 
 
 def test_export_needs_the_patient_signed_in(other_client, db) -> None:
-    assert other_client.post("/shares/my-data").status_code == 400  # no CSRF token
-    assert other_client.get("/shares/my-data").status_code in (302, 404)
+    assert other_client.post("/account/my-data").status_code == 400  # no CSRF token
+    assert other_client.get("/account/my-data").status_code in (302, 404)
 
 
 def test_wrong_password_deletes_nothing(client, db) -> None:
     alice = make_patient("Alice")
     sign_in(client, "alice@example.org")
     response = client.submit(
-        "/shares/delete-account", {"password": "not my password", "confirm": "y"}
+        "/account/delete-account", {"password": "not my password", "confirm": "y"}
     )
     assert response.status_code == 422
     assert "Mot de passe incorrect : rien n'a été supprimé." in response.get_data(
@@ -74,7 +74,7 @@ def test_wrong_password_deletes_nothing(client, db) -> None:
 def test_deletion_needs_the_confirmation_box(client, db) -> None:
     alice = make_patient("Alice")
     sign_in(client, "alice@example.org")
-    response = client.submit("/shares/delete-account", {"password": PASSWORD})
+    response = client.submit("/account/delete-account", {"password": PASSWORD})
     assert response.status_code == 422
     assert "Cochez la case pour confirmer." in response.get_data(as_text=True)
     assert db.get(Patient, alice.id) is not None
@@ -95,7 +95,7 @@ def test_deleting_the_account_removes_the_data_and_kills_every_link(
     other_client.get(links[0])
     alice_id, user_id = alice.id, alice.user_id
     sign_in(client, "alice@example.org")
-    response = client.submit("/shares/delete-account", {"password": PASSWORD, "confirm": "y"})
+    response = client.submit("/account/delete-account", {"password": PASSWORD, "confirm": "y"})
     assert response.status_code == 303
     db.expunge_all()
     assert db.get(Patient, alice_id) is None

@@ -14,7 +14,7 @@ from pathway.models import (
     SectionUpdate,
 )
 from pathway.sharing.sections import Section
-from pathway.summary import touch_section
+from pathway.summary.editing import touch_section
 from tests.factories import enroll, make_patient, make_programme, sign_in
 
 ITEM_FORMS = {

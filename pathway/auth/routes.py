@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from pathway import accounts, audit
-from pathway.auth import twofactor
+from pathway import audit
+from pathway.auth import accounts, twofactor
 from pathway.auth.forms import (
     ChoosePasswordForm,
     ConfirmPasswordForm,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from pathway.db import session
 from pathway.extensions import login_manager
-from pathway.models import Role, User
+from pathway.models import Patient, Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,3 +122,15 @@ def role_required(*roles: Role) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+patient_only = role_required(Role.PATIENT)
+team_only = role_required(Role.EDUCATOR, Role.ADMIN)
+
+
+def current_patient() -> Patient:
+    """The signed-in patient's own record (the only one they can ever reach)."""
+    patient = current_user.patient
+    if patient is None:
+        abort(404)
+    return patient

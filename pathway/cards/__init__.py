@@ -1,1 +1,2 @@
-"""Documents for the emergency card: QR codes, the printable wallet card, the lock-screen image."""
+"""The emergency card: the patient's card page (QR code, wallet card PDF, lock-screen image)
+and what a responder sees after scanning it (/e/…)."""

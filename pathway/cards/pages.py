@@ -1,7 +1,7 @@
 """The emergency view's page, stored per state of the card.
 
 What a responder is shown depends only on the card's token version and sections, the
-summary's version (which every change of the summary moves, see pathway.summary), the
+summary's version (which every change of the summary moves, see pathway.summary.editing), the
 viewer's language and the release (code, templates, translations). A page is stored with
 all of them and read with the card's link, in the same query and snapshot, only while they
 all still hold: a stored page is only ever shown for the state it was made from. Every

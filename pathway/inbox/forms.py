@@ -1,13 +1,13 @@
-"""Forms of the inbox: the patient's decisions and the team's answers."""
+"""Forms of the inbox: the patient's decisions on replies."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import Length
 
-from pathway.exchanges import ANSWER_MAX, COMMENT_MAX
+from pathway.sharing.replies import COMMENT_MAX
 
 TOO_LONG = _l("This text is too long (%(max)d characters at most).")
 
@@ -33,15 +33,4 @@ class CommentForm(FlaskForm):
         _l("Your comment"),
         validators=[Length(max=COMMENT_MAX, message=TOO_LONG)],
         description=_l("Only you and, if you pass the reply on, your ETP team read it."),
-    )
-
-
-class AnswerForm(FlaskForm):
-    body = TextAreaField(
-        _l("Your answer"),
-        validators=[
-            DataRequired(message=_l("Write your answer.")),
-            Length(max=ANSWER_MAX, message=TOO_LONG),
-        ],
-        description=_l("The professional reads it on the same link; the patient reads it too."),
     )

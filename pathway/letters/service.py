@@ -15,11 +15,10 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
-from pathway import audit, consent
+from pathway import audit
 from pathway.cards.qr import qr_data_uri
 from pathway.db import session, utcnow
 from pathway.documents import DocumentError, render_pdf
-from pathway.enrollments import programmes_of
 from pathway.letters import rules
 from pathway.letters.compose import compose, letter_css, render_letter_html
 from pathway.mail import Attachment, MailError, send_mail
@@ -32,6 +31,8 @@ from pathway.models import (
     Patient,
     User,
 )
+from pathway.programme import consent
+from pathway.programme.enrollments import programmes_of
 from pathway.sharing.shares import active_gp_share, share_url
 
 

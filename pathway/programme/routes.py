@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from pathway import consent, enrollments, letters
-from pathway.auth.sessions import recent_sign_in_required, role_required
+from pathway import letters
+from pathway.auth.sessions import current_patient, patient_only, recent_sign_in_required
 from pathway.db import session
-from pathway.models import LetterKind, Role
-from pathway.patient.routes import current_patient
+from pathway.documents import pdf_response
+from pathway.models import LetterKind
+from pathway.programme import consent, enrollments
 
 bp = Blueprint("programme", __name__, url_prefix="/programme")
-patient_only = role_required(Role.PATIENT)
 
 
 @bp.get("/")
@@ -78,11 +78,3 @@ def withdraw_consent(enrollment_id: int) -> Response:
 def download_letter(public_id: str) -> Response:
     letter = letters.get_patient_letter(current_patient(), public_id)
     return pdf_response(letters.load_letter_pdf(letter), letters.letter_filename(letter))
-
-
-def pdf_response(data: bytes, filename: str) -> Response:
-    """Serve stored PDF bytes as a download."""
-    response = make_response(data)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from pathway import audit, tokens
-from pathway.accounts import external_url
+from pathway.auth.accounts import external_url
 from pathway.db import session, utcnow
 from pathway.models import Notification, Patient, Share, ShareArtifact, ShareKind, User
 from pathway.sharing.sections import REPLYING_AUDIENCES, Audience, Section
@@ -100,7 +100,7 @@ def share_token(share: Share) -> str:
 
 def share_url(share: Share) -> str:
     """The absolute link, on PUBLIC_BASE_URL: /s/<token>, or /e/<token> for the emergency card."""
-    endpoint = "emergency.view" if share.kind == ShareKind.EMERGENCY else "shared.view"
+    endpoint = "emergency.view" if share.kind == ShareKind.EMERGENCY else "recipient.view"
     return external_url(endpoint, token=share_token(share))
 
 
@@ -190,6 +190,16 @@ def is_active(share: Share, now: dt.datetime | None = None) -> bool:
         and share.locked_at is None
         and (share.expires_at is None or share.expires_at > now)
     )
+
+
+def share_info(share: Share) -> dict[str, Any]:
+    """The share's own facts shown above the summary (plain values)."""
+    return {
+        "shared_on": share.created_at,
+        "valid_until": share.expires_at,
+        "label": share.label,
+        "allow_replies": share.allow_replies,
+    }
 
 
 def patient_share(patient: Patient, public_id: str) -> Share:

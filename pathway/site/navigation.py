@@ -11,7 +11,7 @@ from pathway.models import Role, User
 
 def home_for(user: User) -> str:
     if user.role == Role.PATIENT:
-        return url_for("patient.home")
+        return url_for("summary.home")
     return url_for("team.index")
 
 

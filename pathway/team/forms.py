@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from pathway.letters.rules import BEP_MAX_CHARS, GP_TOPICS_MAX_CHARS
 from pathway.models import AttendanceStatus, ObjectiveStatus
+from pathway.sharing.replies import ANSWER_MAX
 
 REQUIRED = _l("This field is required.")
 
@@ -160,4 +161,24 @@ class LetterForm(FlaskForm):
             "The letter tells the GP so, and the patient is invited to book "
             "an appointment with them."
         ),
+    )
+
+
+# Replies passed on by patients ---------------------------------------------------------
+
+TOO_LONG = _l("This text is too long (%(max)d characters at most).")
+
+
+class ReplyActionForm(FlaskForm):
+    """A one-button action on a reply (adopt its objective): only the CSRF token."""
+
+
+class AnswerForm(FlaskForm):
+    body = TextAreaField(
+        _l("Your answer"),
+        validators=[
+            DataRequired(message=_l("Write your answer.")),
+            Length(max=ANSWER_MAX, message=TOO_LONG),
+        ],
+        description=_l("The professional reads it on the same link; the patient reads it too."),
     )

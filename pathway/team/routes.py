@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,13 +13,25 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from pathway import accounts, consent, enrollments, letters
+from pathway import letters
+from pathway.auth import accounts
 from pathway.auth.sessions import recent_sign_in_required, role_required
 from pathway.db import session
-from pathway.enrollments import EditConflict, EnrollmentError
-from pathway.models import AttendanceStatus, Enrollment, LetterKind, ObjectiveStatus, Role
-from pathway.programme.routes import pdf_response
+from pathway.documents import pdf_response
+from pathway.models import (
+    AttendanceStatus,
+    Contribution,
+    Enrollment,
+    LetterKind,
+    ObjectiveStatus,
+    Role,
+    Share,
+)
+from pathway.programme import consent, enrollments
+from pathway.programme.enrollments import EditConflict, EnrollmentError
+from pathway.sharing import replies, shares
 from pathway.team import forms
+from pathway.team import replies as team_replies
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 staff_only = role_required(Role.EDUCATOR, Role.ADMIN)
@@ -201,6 +213,7 @@ def _enrollment_page(
         objective_statuses=forms.OBJECTIVE_STATUSES,
         attendance_statuses=forms.ATTENDANCE_STATUSES,
         max_objectives=enrollments.MAX_OBJECTIVES,
+        replies=team_replies.forwarded_for_enrollment(enrollment),
         **_forms(enrollment, failed),
         **extra,
     ), status
@@ -487,3 +500,71 @@ def send_letter(public_id: str) -> Response | tuple[str, int]:
     session.commit()
     flash(_("The letter was sent to %(recipient)s.", recipient=dispatch.recipient), "success")
     return redirect(url_for("team.enrollment", enrollment_id=enrollment_id) + "#letters")
+
+
+# Replies passed on by patients ---------------------------------------------------------
+
+
+def _reply_page(
+    item: Contribution, status: int = 200, answer_form: forms.AnswerForm | None = None
+) -> tuple[str, int]:
+    enrollment = item.enrollment
+    share = session.get(Share, item.share_id)
+    return (
+        render_template(
+            "team/reply.html",
+            item=replies.contribution_values(item, for_team=True),
+            enrollment=enrollment,
+            patient=enrollment.patient if enrollment else None,
+            share_label=share.label if share else "",
+            share_active=share is not None and shares.is_active(share),
+            entries=team_replies.team_conversation(item.share_id),
+            answer_form=answer_form or forms.AnswerForm(formdata=None),
+            action_form=forms.ReplyActionForm(formdata=None),
+            objectives_left=max(0, enrollments.MAX_OBJECTIVES - len(enrollment.objectives))
+            if enrollment
+            else 0,
+        ),
+        status,
+    )
+
+
+@bp.get("/replies/<int:contribution_id>")
+@staff_only
+def reply(contribution_id: int) -> tuple[str, int]:
+    return _reply_page(team_replies.team_contribution(current_user, contribution_id))
+
+
+@bp.post("/replies/<int:contribution_id>/adopt")
+@staff_only
+def adopt_reply_objective(contribution_id: int) -> Response | tuple[str, int]:
+    item = team_replies.team_contribution(current_user, contribution_id)
+    if not forms.ReplyActionForm().validate():
+        abort(400)
+    try:
+        team_replies.adopt_objective(item, current_user)
+    except replies.ExchangeError as error:
+        session.rollback()
+        flash(str(error), "error")
+        return _reply_page(item, 422)
+    session.commit()
+    flash(_("The objective was added to the patient's objectives."), "success")
+    return redirect(url_for("team.reply", contribution_id=item.id))
+
+
+@bp.post("/replies/<int:contribution_id>/answer")
+@staff_only
+def answer_reply(contribution_id: int) -> Response | tuple[str, int]:
+    item = team_replies.team_contribution(current_user, contribution_id)
+    form = forms.AnswerForm()
+    if not form.validate():
+        return _reply_page(item, 422, answer_form=form)
+    try:
+        team_replies.team_reply(item, current_user, form.body.data or "")
+    except replies.ExchangeError as error:
+        session.rollback()
+        form.body.errors = [*form.body.errors, str(error)]
+        return _reply_page(item, 422, answer_form=form)
+    session.commit()
+    flash(_("Your answer was posted on the professional's link."), "success")
+    return redirect(url_for("team.reply", contribution_id=item.id))

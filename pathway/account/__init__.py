@@ -1,0 +1,1 @@
+"""The account: what belongs to the person, not to a share."""

@@ -1,0 +1,156 @@
+"""The patient's rights: download all their data, and delete their account.
+
+The export is machine-readable JSON, documented field by field in docs/data-export.md.
+Deleting the account deletes the patient and everything they own in one transaction
+(the database cascades), so every link of theirs answers 404 on the very next request.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect, select
+
+from pathway import audit
+from pathway.auth import accounts
+from pathway.db import session, utcnow
+from pathway.models import (
+    AccessEvent,
+    Contribution,
+    Message,
+    Notification,
+    Patient,
+    User,
+)
+
+EXPORT_FORMAT = "pathway.patient-export"
+EXPORT_VERSION = 1
+
+# Secrets and internal keys: never exported (they protect the patient, they are not about them).
+SECRET_COLUMNS = frozenset(
+    {"password_hash", "passcode_hash", "totp_secret", "totp_last_step", "pdf"}
+)
+
+
+class PrivacyError(Exception):
+    """The request cannot be honoured; the message is translated."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _row(obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Every column of a row, as JSON values (keys are the column names)."""
+    columns = inspect(obj).mapper.column_attrs
+    return {
+        attr.key: _value(getattr(obj, attr.key))
+        for attr in columns
+        if attr.key not in SECRET_COLUMNS and attr.key not in skip
+    }
+
+
+def export_patient_data(patient: Patient) -> dict[str, Any]:
+    """Return all the patient's data as plain JSON values."""
+    user = patient.user
+    shares = list(patient.shares)
+    share_ids = [share.id for share in shares]
+    events = (
+        session.scalars(
+            select(AccessEvent).where(AccessEvent.share_id.in_(share_ids)).order_by(AccessEvent.id)
+        ).all()
+        if share_ids
+        else []
+    )
+    share_public = {share.id: share.public_id for share in shares}
+    enrollments = []
+    for enrollment in patient.enrollments:
+        record = _row(enrollment)
+        record["programme"] = _row(enrollment.programme)
+        record["objectives"] = [_row(o) for o in enrollment.objectives]
+        record["workshops"] = [
+            {**_row(a), "workshop_title": a.workshop.title} for a in enrollment.attendances
+        ]
+        record["competencies"] = [_row(c) for c in enrollment.competencies]
+        record["consents"] = [_row(c) for c in enrollment.consents]
+        record["letters"] = [
+            {**_row(letter), "pdf_base64": base64.b64encode(letter.pdf).decode("ascii")}
+            for letter in enrollment.letters
+        ]
+        enrollments.append(record)
+    contributions = session.scalars(
+        select(Contribution).where(Contribution.patient_id == patient.id).order_by(Contribution.id)
+    ).all()
+    messages = (
+        session.scalars(
+            select(Message).where(Message.share_id.in_(share_ids)).order_by(Message.id)
+        ).all()
+        if share_ids
+        else []
+    )
+    notifications = (
+        session.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        ).all()
+        if user is not None
+        else []
+    )
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": _value(utcnow()),
+        "account": _row(user, skip=frozenset({"failed_logins", "locked_until", "session_version"}))
+        if user is not None
+        else None,
+        "patient": _row(patient),
+        "section_updates": [_row(stamp) for stamp in patient.section_updates],
+        "conditions": [_row(item) for item in patient.conditions],
+        "treatments": [_row(item) for item in patient.medications],
+        "allergies": [_row(item) for item in patient.allergies],
+        "emergency_protocol": _row(patient.emergency_protocol)
+        if patient.emergency_protocol
+        else None,
+        "emergency_contacts": [_row(item) for item in patient.emergency_contacts],
+        "care_team": [_row(item) for item in patient.care_team],
+        "enrollments": enrollments,
+        "shares": [
+            {**_row(share), "has_passcode": share.passcode_hash is not None} for share in shares
+        ],
+        "access_events": [
+            {**_row(event), "share_public_id": share_public[event.share_id]} for event in events
+        ],
+        "contributions": [_row(item) for item in contributions],
+        "messages": [_row(item) for item in messages],
+        "notifications": [_row(item) for item in notifications],
+    }
+
+
+def delete_account(user: User, password: str) -> None:
+    """Delete the patient's account and all their data, after checking their password."""
+    patient = user.patient
+    if patient is None:
+        raise PrivacyError("password", str(_l("This account has no personal summary.")))
+    if user.password_hash is None or not accounts._verify(user.password_hash, password):
+        raise PrivacyError("password", str(_l("Wrong password: nothing was deleted.")))
+    patient_id = patient.id
+    # Shares, sections, enrollments, letters, access events… go with the patient
+    # (ON DELETE CASCADE).
+    session.delete(patient)
+    session.flush()
+    session.delete(user)
+    session.flush()
+    audit.record("account:deleted", patient_id=patient_id)

@@ -1,1 +1,0 @@
-"""The patient's emergency card: QR code, wallet card PDF, lock-screen image."""

@@ -1,0 +1,117 @@
+"""Routes of the emergency blueprint: /e/… (the QR wallet card, opened by responders)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, render_template, request, url_for
+
+from pathway import tokens
+from pathway.cards.forms import ViewerForm
+from pathway.cards.openings import (
+    Card,
+    card_view,
+    declare_viewer,
+    open_card,
+    opening_reference,
+    refuse_opening,
+    remembered_opening,
+    view_updated_at,
+)
+from pathway.cards.pages import NAMING_LINK, card_and_page, store_page, with_naming_link
+from pathway.db import reading, session
+from pathway.extensions import limiter
+from pathway.i18n import current_locale
+from pathway.models import ShareKind
+from pathway.sharing import shares
+
+bp = Blueprint("emergency", __name__, url_prefix="/e")
+
+# Generous: a crew may reload often in a real emergency; enumeration still hits the wall.
+RATE_LIMIT = "30 per minute"
+
+
+@bp.app_template_filter("tel")
+def tel_href(phone: str) -> str:
+    """A tap-to-call href: digits and a leading +, nothing else."""
+    digits = re.sub(r"[^\d+]", "", phone or "")
+    return "tel:" + digits[:1] + digits[1:].replace("+", "")
+
+
+class _Gone(Exception):
+    def __init__(self, reason: str, card: Card) -> None:
+        self.reason = reason
+        self.card = card
+
+
+_Read = TypeVar("_Read")
+
+
+def _opened(read: Callable[[], _Read]) -> _Read:
+    """What `read` finds for the card's token, else 404 (no such card) or 410 (a card that
+    no longer opens, whose scan the patient is told of)."""
+    try:
+        return read()
+    except shares.LinkInvalid:
+        abort(404)
+    except shares.LinkGone as gone:
+        raise _Gone(gone.reason, gone.share) from None
+
+
+@bp.errorhandler(_Gone)
+def _gone(error: _Gone) -> tuple[str, int]:
+    # The patient learns that a replaced or withdrawn card is still being scanned.
+    refuse_opening(error.card, error.reason, request.headers.get("User-Agent", ""))
+    session.commit()
+    return render_template("cards/responder/gone.html", reason=error.reason), 410
+
+
+@bp.get("/<token>")
+@limiter.limit(RATE_LIMIT)
+def view(token: str) -> str:
+    with reading():
+        card, stored = _opened(lambda: card_and_page(token, current_locale()))
+        view_data = card_view(card) if stored is None else None
+    html = stored if stored is not None else _render(view_data)
+    opening = open_card(card, request.headers.get("User-Agent", ""))
+    if stored is None:
+        store_page(card, current_locale(), html)
+    session.commit()
+    naming_url = url_for("emergency.who", token=token, opening=opening_reference(opening))
+    return with_naming_link(html, naming_url)
+
+
+def _render(view_data: Any) -> str:
+    """The card's page, with a mark where each opening's naming link goes."""
+    return render_template(
+        "cards/responder/view.html",
+        view=view_data,
+        data={section["key"]: section["data"] for section in view_data["sections"]},
+        updated_at=view_updated_at(view_data),
+        naming_url=NAMING_LINK,
+    )
+
+
+@bp.route("/<token>/who/<opening>", methods=["GET", "POST"])
+@limiter.limit(RATE_LIMIT)
+def who(token: str, opening: str) -> str | tuple[str, int]:
+    """The responder says who they are, naming the opening the card's page linked from."""
+    card = _opened(lambda: shares.resolve_row(token, ShareKind.EMERGENCY))
+    try:
+        remembered = remembered_opening(card, opening)
+    except tokens.TokenInvalid:
+        abort(404)
+    back = url_for("emergency.view", token=token)
+    if remembered is None:
+        return render_template("cards/responder/who.html", form=None, back=back), 410
+    form = ViewerForm()
+    if not form.is_submitted():
+        return render_template("cards/responder/who.html", form=form, back=back)
+    if not form.validate():
+        return render_template("cards/responder/who.html", form=form, back=back), 400
+    event, notice_id = remembered
+    declare_viewer(card, event, notice_id, form.viewer.data or "")
+    session.commit()
+    return render_template("cards/responder/who.html", form=None, named=True, back=back)

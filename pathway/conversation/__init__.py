@@ -1,1 +1,0 @@
-"""Professionals reply through a shared link (no account); the team's answers show there."""

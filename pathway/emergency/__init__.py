@@ -1,1 +1,0 @@
-"""The emergency view, opened by scanning the QR wallet card (no account)."""

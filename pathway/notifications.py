@@ -1,0 +1,155 @@
+"""Notifications: the one writer of in-app notices, and how they read in each language.
+
+Each notice stores its kind and plain values; the sentence is chosen in the reader's
+language when the list is shown. No HTML, and links point inside the site only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select, update
+
+from pathway.db import session, utcnow
+from pathway.models import Notification, User
+
+
+def init_app(app: Flask) -> None:
+    """Give every page the unread badge of the signed-in user."""
+    app.context_processor(lambda: {"unread_notifications": _unread_of_current_user})
+
+
+def _unread_of_current_user() -> int:
+    """The signed-in user's unread notifications (0 for visitors, without a query)."""
+    if not current_user.is_authenticated:
+        return 0
+    return unread_count(current_user)
+
+
+# Each kind's sentences, most specific first: the first whose values are all present
+# (and match) is used. Stored values are formatted into the sentence of the reader's
+# language when the list is shown. Other modules write these kinds too (the emergency
+# card, letters, the sharing core) through notify(); their params are listed here.
+NOTIFICATION_TEXTS: dict[str, list[tuple[dict[str, str | None], Any]]] = {
+    "contribution_received": [  # author, label
+        (
+            {"author": None, "label": None},
+            _l(
+                "%(author)s replied through your link “%(label)s”. Read it first, "
+                "then decide whether to pass it on to your ETP team."
+            ),
+        ),
+    ],
+    "emergency_opened": [  # when, viewer (named later by the responder, may be empty)
+        ({"viewer": None}, _l("Your emergency card was opened by %(viewer)s.")),
+        ({}, _l("Your emergency card was opened.")),
+    ],
+    "letter_issued": [  # letter_kind (start|end), programme, version, copy_given_to_patient
+        (
+            {"letter_kind": "start", "programme": None},
+            _l("%(programme)s issued the start-of-programme letter to your GP."),
+        ),
+        (
+            {"letter_kind": "end", "programme": None},
+            _l("%(programme)s issued the end-of-programme letter to your GP."),
+        ),
+        ({}, _l("A new letter to your GP was issued by your ETP team.")),
+    ],
+    "share_locked": [  # label
+        ({"label": None}, _l("The link “%(label)s” was locked after too many wrong passcodes.")),
+        ({}, _l("One of your links was locked after too many wrong passcodes.")),
+    ],
+    "contribution_forwarded": [  # patient, author
+        ({"patient": None, "author": None}, _l("%(patient)s passed on a reply from %(author)s.")),
+    ],
+    "team_replied": [  # programme, label
+        ({"label": None}, _l("Your ETP team answered on the link “%(label)s”.")),
+    ],
+}
+NOTIFICATION_FALLBACK = _l("You have a new notification.")
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def notify(
+    user_id: int, kind: str, params: Mapping[str, Any] | None = None, link: str = ""
+) -> Notification:
+    """Add an in-app notification for one user (plain values only, no HTML)."""
+    notification = Notification(
+        user_id=user_id,
+        kind=kind[:40],
+        params={str(k): str(v) for k, v in (params or {}).items()},
+        link=link if _is_local(link) else "",
+    )
+    session.add(notification)
+    return notification
+
+
+def _is_local(link: str) -> bool:
+    # Notifications point inside the site only: never another origin or a script URL.
+    return (
+        link.startswith("/") and not link.startswith("//") and "\\" not in link and len(link) <= 200
+    )
+
+
+def notification_text(notification: Notification) -> str:
+    """The notification's sentence in the current language, from its stored values."""
+    params = _Params({key: str(value) for key, value in (notification.params or {}).items()})
+    for needs, template in NOTIFICATION_TEXTS.get(notification.kind, []):
+        if all(
+            params[key] and (wanted is None or params[key] == wanted)
+            for key, wanted in needs.items()
+        ):
+            return str(template) % params
+    return str(NOTIFICATION_FALLBACK)
+
+
+def unread_count(user: User) -> int:
+    """How many of the user's notifications are unread."""
+    return (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def notifications_for(user: User, limit: int = 50) -> list[dict[str, Any]]:
+    """The user's latest notifications as plain values, newest first."""
+    items = session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": n.id,
+            "kind": n.kind,
+            "text": notification_text(n),
+            "link": n.link if _is_local(n.link) else "",
+            "created_at": n.created_at,
+            "unread": n.read_at is None,
+        }
+        for n in items
+    ]
+
+
+def mark_notifications_read(user: User, now: dt.datetime | None = None) -> int:
+    """Mark all the user's notifications read; return how many were unread."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now or utcnow())
+    )
+    return result.rowcount or 0

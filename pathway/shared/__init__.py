@@ -1,1 +1,0 @@
-"""Recipient view of a share, opened from its signed link (no account)."""

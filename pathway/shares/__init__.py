@@ -1,1 +1,0 @@
-"""The patient's shares: create, preview, revoke, rotate, access log."""

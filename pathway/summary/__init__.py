@@ -1,0 +1,1 @@
+"""The patient's summary: its sections edited by the patient, /patient/…"""

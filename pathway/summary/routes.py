@@ -1,0 +1,177 @@
+"""Routes of the summary: /patient/… (the patient's own summary, section by section)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from pathway.auth.sessions import current_patient, patient_only
+from pathway.db import session
+from pathway.models import Patient
+from pathway.sharing.sections import Section
+from pathway.sharing.view import build_view
+from pathway.summary import editing as summary
+from pathway.summary import forms
+
+bp = Blueprint("summary", __name__, url_prefix="/patient")
+
+# Sections the patient writes as one form rather than a list of items.
+SINGLE_FORMS: dict[Section, type[FlaskForm]] = {
+    Section.IDENTITY: forms.IdentityForm,
+    Section.EMERGENCY_PROTOCOL: forms.ProtocolForm,
+    Section.LIFE_CONTEXT: forms.LifeContextForm,
+}
+ITEM_FORMS: dict[Section, type[FlaskForm]] = {
+    Section.CONDITIONS: forms.ConditionForm,
+    Section.TREATMENTS: forms.TreatmentForm,
+    Section.ALLERGIES: forms.AllergyForm,
+    Section.EMERGENCY_CONTACTS: forms.ContactForm,
+    Section.CARE_TEAM: forms.CareTeamForm,
+}
+EDITABLE = (*SINGLE_FORMS, *ITEM_FORMS)
+
+
+def slug(section: Section) -> str:
+    return section.value.replace("_", "-")
+
+
+def _section(value: str, allowed: tuple[Section, ...]) -> Section:
+    try:
+        section = Section(value.replace("-", "_"))
+    except ValueError:
+        abort(404)
+    if section not in allowed:
+        abort(404)
+    return section
+
+
+def _author(patient: Patient) -> str:
+    return current_user.display_name or patient.full_name
+
+
+def _values(form: FlaskForm) -> dict[str, Any]:
+    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+
+
+def _refuse(form: FlaskForm, error: summary.SummaryError) -> None:
+    session.rollback()
+    field = getattr(form, error.field, None)
+    if field is None:
+        flash(str(error), "error")
+    else:
+        field.errors = [*field.errors, str(error)]
+
+
+@bp.get("/")
+@patient_only
+def home() -> str:
+    patient = current_patient()
+    view = build_view(patient.id, tuple(Section))
+    editable = {section.value: slug(section) for section in (*EDITABLE, Section.ETP_PROGRESS)}
+    return render_template("summary/home.html", patient=patient, view=view, editable=editable)
+
+
+@bp.route("/<section_slug>", methods=["GET", "POST"])
+@patient_only
+def section(section_slug: str) -> str | Response | tuple[str, int]:
+    patient = current_patient()
+    section = _section(section_slug, (*EDITABLE, Section.ETP_PROGRESS))
+    if section in ITEM_FORMS:
+        view = build_view(patient.id, (section,))["sections"][0]
+        items = getattr(patient, summary.ITEM_SECTIONS[section].relation)
+        return render_template(
+            "summary/items.html",
+            section=section,
+            view=view,
+            items=items,
+            delete_form=forms.DeleteForm(),
+            role_labels={role.value: str(label) for role, label in forms.CARE_ROLE_LABELS.items()},
+        )
+    if section == Section.ETP_PROGRESS:
+        if request.method == "POST":
+            abort(405)  # written by the ETP team, read-only here
+        view = build_view(patient.id, (section,))["sections"][0]
+        return render_template("summary/etp.html", section=section, view=view)
+    return _single(patient, section)
+
+
+def _single(patient: Patient, section: Section) -> str | Response | tuple[str, int]:
+    form_class = SINGLE_FORMS[section]
+    if section == Section.IDENTITY:
+        form = form_class(obj=patient)
+    elif section == Section.EMERGENCY_PROTOCOL:
+        form = form_class(obj=patient.emergency_protocol)
+    else:
+        form = form_class(data={"text": patient.life_context})
+    if form.validate_on_submit():
+        values = _values(form)
+        try:
+            if section == Section.IDENTITY:
+                summary.update_identity(patient, values, _author(patient))
+            elif section == Section.EMERGENCY_PROTOCOL:
+                summary.update_protocol(patient, values, _author(patient))
+            else:
+                summary.update_life_context(patient, values["text"], _author(patient))
+        except summary.SummaryError as error:
+            _refuse(form, error)
+        else:
+            session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("summary.home", _anchor=section.value))
+    status = 422 if form.errors else 200
+    stamp = summary.last_updates(patient).get(section.value)
+    return render_template("summary/single.html", section=section, form=form, stamp=stamp), status
+
+
+@bp.route("/<section_slug>/new", methods=["GET", "POST"])
+@patient_only
+def add_item(section_slug: str) -> str | Response | tuple[str, int]:
+    patient = current_patient()
+    section = _section(section_slug, tuple(ITEM_FORMS))
+    return _item_form(patient, section, None)
+
+
+@bp.route("/<section_slug>/<int:item_id>", methods=["GET", "POST"])
+@patient_only
+def edit_item(section_slug: str, item_id: int) -> str | Response | tuple[str, int]:
+    patient = current_patient()
+    section = _section(section_slug, tuple(ITEM_FORMS))
+    item = summary.get_item(patient, section, item_id)
+    return _item_form(patient, section, item)
+
+
+def _item_form(
+    patient: Patient, section: Section, item: Any | None
+) -> str | Response | tuple[str, int]:
+    form = ITEM_FORMS[section](obj=item)
+    if form.validate_on_submit():
+        try:
+            summary.save_item(patient, section, item, _values(form), _author(patient))
+        except summary.SummaryError as error:
+            _refuse(form, error)
+        else:
+            session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("summary.section", section_slug=slug(section)))
+    status = 422 if form.errors else 200
+    return render_template("summary/item_form.html", section=section, form=form, item=item), status
+
+
+@bp.post("/<section_slug>/<int:item_id>/delete")
+@patient_only
+def delete_item(section_slug: str, item_id: int) -> Response:
+    patient = current_patient()
+    section = _section(section_slug, tuple(ITEM_FORMS))
+    item = summary.get_item(patient, section, item_id)
+    form = forms.DeleteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    summary.delete_item(patient, section, item, _author(patient))
+    session.commit()
+    flash(_("Deleted."), "success")
+    return redirect(url_for("summary.section", section_slug=slug(section)))
