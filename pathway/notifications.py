@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from pathway.db import session, utcnow
 from pathway.models import Notification, User
@@ -79,18 +79,57 @@ class _Params(dict[str, Any]):
         return ""
 
 
+def _values(kind: str, params: Mapping[str, Any] | None, link: str) -> dict[str, Any]:
+    """A notice's stored values: plain strings only, and a link inside the site or none."""
+    return {
+        "kind": kind[:40],
+        "params": {str(k): str(v) for k, v in (params or {}).items()},
+        "link": link if _is_local(link) else "",
+    }
+
+
 def notify(
     user_id: int, kind: str, params: Mapping[str, Any] | None = None, link: str = ""
 ) -> Notification:
     """Add an in-app notification for one user (plain values only, no HTML)."""
-    notification = Notification(
-        user_id=user_id,
-        kind=kind[:40],
-        params={str(k): str(v) for k, v in (params or {}).items()},
-        link=link if _is_local(link) else "",
-    )
+    notification = Notification(user_id=user_id, **_values(kind, params, link))
     session.add(notification)
     return notification
+
+
+_NOTICES = Notification.__table__
+_INSERT = insert(_NOTICES).returning(_NOTICES.c.id)
+
+
+def notify_now(
+    connection: Connection,
+    user_id: int,
+    kind: str,
+    params: Mapping[str, Any] | None = None,
+    link: str = "",
+    *,
+    at: dt.datetime,
+) -> int:
+    """notify() for a lean path that writes through a Core connection (the emergency
+    opening): the same stored values in one INSERT … RETURNING, without the ORM's unit of
+    work. Returns the notice's id."""
+    values = {"user_id": user_id, "created_at": at, **_values(kind, params, link)}
+    return int(connection.execute(_INSERT, values).scalar_one())
+
+
+def add_params(notice_id: int, user_id: int, kind: str, params: Mapping[str, Any]) -> None:
+    """Complete a user's notice of this kind with more values (a responder who names
+    themselves after the opening was told): nothing happens for another user's notice."""
+    notification = session.scalar(
+        select(Notification).where(
+            Notification.id == notice_id,
+            Notification.user_id == user_id,
+            Notification.kind == kind,
+        )
+    )
+    if notification is not None:
+        extra = {str(k): str(v) for k, v in params.items()}
+        notification.params = {**notification.params, **extra}
 
 
 def _is_local(link: str) -> bool:

@@ -55,5 +55,7 @@ def purge(
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     # The purge itself is a security event, recorded after the deletion so it is kept.
-    audit.record("retention:purged", count=access + audited, reason=f"before {cutoff:%Y-%m-%d}")
+    audit.record(
+        audit.Tag.RETENTION_PURGED, count=access + audited, reason=f"before {cutoff:%Y-%m-%d}"
+    )
     return PurgeResult(cutoff, access, audited)

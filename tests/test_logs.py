@@ -90,9 +90,9 @@ def test_audit_lines_name_links_by_a_keyed_reference_that_the_cli_gives(app, db)
     handler.addFilter(RedactTokens())
     audit.logger.addHandler(handler)
     try:
-        audit.record("share:link:revoked", patient_id=1, share=first)
-        audit.record("share:link:refused", patient_id=1, share=first, reason="revoked")
-        audit.record("share:link:revoked", patient_id=1, share=second)
+        audit.record(audit.Tag.SHARE_LINK_REVOKED, patient_id=1, share=first)
+        audit.record(audit.Tag.SHARE_LINK_REFUSED, patient_id=1, share=first, reason="revoked")
+        audit.record(audit.Tag.SHARE_LINK_REVOKED, patient_id=1, share=second)
     finally:
         audit.logger.removeHandler(handler)
     lines = handler_stream.getvalue().splitlines()

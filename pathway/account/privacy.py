@@ -153,4 +153,4 @@ def delete_account(user: User, password: str) -> None:
     session.flush()
     session.delete(user)
     session.flush()
-    audit.record("account:deleted", patient_id=patient_id)
+    audit.record(audit.Tag.ACCOUNT_DELETED, patient_id=patient_id)

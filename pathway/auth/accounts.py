@@ -98,11 +98,11 @@ def authenticate(email: str, password: str) -> SignInResult:
     now = utcnow()
     if user is None or not user.is_active or user.password_hash is None:
         _verify(_DUMMY_HASH, password)
-        audit.record("auth:signin:failed", email_domain=email.rpartition("@")[2][:60])
+        audit.record(audit.Tag.AUTH_SIGNIN_FAILED, email_domain=email.rpartition("@")[2][:60])
         return SignInResult(None)
     if user.locked_until is not None and user.locked_until > now:
         _verify(_DUMMY_HASH, password)
-        audit.record("auth:signin:locked", actor=user)
+        audit.record(audit.Tag.AUTH_SIGNIN_LOCKED, actor=user)
         return SignInResult(None, locked=True)
     if not _verify(user.password_hash, password):
         user.failed_logins += 1
@@ -110,13 +110,13 @@ def authenticate(email: str, password: str) -> SignInResult:
             # Progressive: each further failure doubles the wait, up to a day.
             minutes = min(2 ** (user.failed_logins - LOCKOUT_THRESHOLD), 24 * 60)
             user.locked_until = now + dt.timedelta(minutes=minutes)
-        audit.record("auth:signin:failed", actor=user)
+        audit.record(audit.Tag.AUTH_SIGNIN_FAILED, actor=user)
         return SignInResult(None)
     user.failed_logins = 0
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.record("auth:signin:succeeded", actor=user)
+    audit.record(audit.Tag.AUTH_SIGNIN_SUCCEEDED, actor=user)
     return SignInResult(user)
 
 
@@ -183,7 +183,7 @@ def invite_patient(patient: Patient, email: str, invited_by: User) -> str:
             link=link,
         ),
     )
-    audit.record("auth:invitation:created", actor=invited_by, patient_id=patient.id)
+    audit.record(audit.Tag.AUTH_INVITATION_CREATED, actor=invited_by, patient_id=patient.id)
     return link
 
 
@@ -229,7 +229,7 @@ def accept_invitation(token: str, password: str) -> User:
     set_password(user, password)
     invitation.used_at = utcnow()
     session.flush()
-    audit.record("auth:invitation:accepted", actor=user, patient_id=patient.id)
+    audit.record(audit.Tag.AUTH_INVITATION_ACCEPTED, actor=user, patient_id=patient.id)
     return user
 
 
@@ -246,7 +246,7 @@ def request_password_reset(email: str) -> None:
     """Email a reset link if the account exists; behave the same either way."""
     user = find_user(email)
     if user is None or not user.is_active:
-        audit.record("auth:reset:requested", outcome="unknown")
+        audit.record(audit.Tag.AUTH_RESET_REQUESTED, outcome="unknown")
         return
     token = tokens.sign(tokens.Purpose.PASSWORD_RESET, user.public_id, _password_fingerprint(user))
     link = external_url("auth.reset_password", token=token)
@@ -261,7 +261,7 @@ def request_password_reset(email: str) -> None:
             link=link,
         ),
     )
-    audit.record("auth:reset:requested", actor=user, outcome="sent")
+    audit.record(audit.Tag.AUTH_RESET_REQUESTED, actor=user, outcome="sent")
 
 
 def load_reset_user(token: str) -> User:
@@ -282,7 +282,7 @@ def load_reset_user(token: str) -> User:
 def reset_password(token: str, password: str) -> User:
     user = load_reset_user(token)
     set_password(user, password)
-    audit.record("auth:password:reset", actor=user)
+    audit.record(audit.Tag.AUTH_PASSWORD_RESET, actor=user)
     return user
 
 

@@ -314,7 +314,7 @@ def new_recovery_codes() -> Response | str | tuple[str, int]:
     form = TwoFactorForm()
     if form.validate_on_submit() and twofactor.verify(user, form.code.data or ""):
         codes = twofactor.replace_recovery_codes(user)
-        audit.record("auth:2fa:recovery-codes-replaced", actor=user)
+        audit.record(audit.Tag.AUTH_2FA_RECOVERY_CODES_REPLACED, actor=user)
         session.commit()
         return render_template("auth/recovery_codes.html", codes=codes, target=home_for(user))
     session.commit()

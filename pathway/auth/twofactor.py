@@ -83,13 +83,13 @@ def confirm_enrolment(user: User, secret: str, code: str) -> list[str] | None:
     """Turn two-factor on if the code matches the new secret; return fresh recovery codes."""
     step = _matching_step(secret, code)
     if step is None:
-        audit.record("auth:2fa:enrolment-failed", actor=user)
+        audit.record(audit.Tag.AUTH_2FA_ENROLMENT_FAILED, actor=user)
         return None
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
     codes = replace_recovery_codes(user)
-    audit.record("auth:2fa:enabled", actor=user)
+    audit.record(audit.Tag.AUTH_2FA_ENABLED, actor=user)
     return codes
 
 
@@ -109,15 +109,15 @@ def verify(user: User, code: str) -> bool:
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             user.totp_last_step = step
-            audit.record("auth:2fa:succeeded", actor=user, method="totp")
+            audit.record(audit.Tag.AUTH_2FA_SUCCEEDED, actor=user, method="totp")
             return True
-        audit.record("auth:2fa:failed", actor=user, reason="replayed")
+        audit.record(audit.Tag.AUTH_2FA_FAILED, actor=user, reason="replayed")
         return False
     if _use_recovery_code(user, code):
         remaining = remaining_recovery_codes(user)
-        audit.record("auth:2fa:succeeded", actor=user, method="recovery", count=remaining)
+        audit.record(audit.Tag.AUTH_2FA_SUCCEEDED, actor=user, method="recovery", count=remaining)
         return True
-    audit.record("auth:2fa:failed", actor=user)
+    audit.record(audit.Tag.AUTH_2FA_FAILED, actor=user)
     return False
 
 
@@ -184,4 +184,4 @@ def reset(user: User) -> None:
     )
     # Sessions opened with the old factor end now.
     user.session_version += 1
-    audit.record("auth:2fa:reset", actor=user)
+    audit.record(audit.Tag.AUTH_2FA_RESET, actor=user)

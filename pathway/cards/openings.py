@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import Row, bindparam, select
 
-from pathway import audit, tokens
+from pathway import audit, notifications, tokens
 from pathway.db import session, utcnow
 from pathway.models import AccessEvent, Notification, Patient
 from pathway.sharing import shares
@@ -23,7 +23,6 @@ NAMING_WINDOW = dt.timedelta(hours=2)
 NOTICE_WINDOW = dt.timedelta(minutes=30)
 
 _NOTICES = Notification.__table__
-_NOTIFY = insert(_NOTICES).returning(_NOTICES.c.id)
 # The patient's unread notice of the current burst of openings, if any.
 _UNREAD_NOTICE = (
     select(_NOTICES.c.id)
@@ -71,19 +70,13 @@ def open_card(card: Card, user_agent: str) -> list[int | None]:
         return [event.id, None]
     if card.unread_notice is not None:
         return [event.id, card.unread_notice]
-    notification_id = (
-        session.connection()
-        .execute(
-            _NOTIFY,
-            {
-                "user_id": card.user_id,
-                "kind": "emergency_opened",
-                "params": {"when": event.occurred_at.isoformat(), "viewer": ""},
-                "link": "/card/",
-                "created_at": event.occurred_at,
-            },
-        )
-        .scalar_one()
+    notification_id = notifications.notify_now(
+        session.connection(),
+        card.user_id,
+        "emergency_opened",
+        {"when": event.occurred_at.isoformat(), "viewer": ""},
+        link="/card/",
+        at=event.occurred_at,
     )
     return [event.id, notification_id]
 
@@ -98,7 +91,10 @@ def refuse_opening(card: Card, reason: str, user_agent: str) -> None:
         outcome=f"denied_{reason}",
     )
     audit.record(
-        "share:link:refused", patient_id=card.patient_id, share=card.public_id, reason=reason
+        audit.Tag.SHARE_LINK_REFUSED,
+        patient_id=card.patient_id,
+        share=card.public_id,
+        reason=reason,
     )
 
 
@@ -129,17 +125,8 @@ def declare_viewer(card: Card, event: AccessEvent, notice_id: int | None, viewer
     """Name who opened the card, on that opening and in the patient's notice."""
     viewer = " ".join(viewer.split())[:MAX_VIEWER]
     event.viewer = viewer
-    if notice_id is None:
-        return
-    notification = session.scalar(
-        select(Notification).where(
-            Notification.id == notice_id,
-            Notification.user_id == card.user_id,
-            Notification.kind == "emergency_opened",
-        )
-    )
-    if notification is not None:
-        notification.params = {**notification.params, "viewer": viewer}
+    if notice_id is not None and card.user_id is not None:
+        notifications.add_params(notice_id, card.user_id, "emergency_opened", {"viewer": viewer})
 
 
 def view_updated_at(view: dict[str, Any]) -> dt.datetime | None:

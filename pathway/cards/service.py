@@ -65,7 +65,7 @@ def change_sections(share: Share, sections: tuple[Section, ...], actor: User | N
         raise shares.ShareError("sections", _("Choose at least one section to share."))
     share.sections = [section.value for section in sections]
     audit.record(
-        "share:sections:changed",
+        audit.Tag.SHARE_SECTIONS_CHANGED,
         actor=actor,
         patient_id=share.patient_id,
         share=share.public_id,

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
-from pathway import audit
+from pathway import audit, notifications
 from pathway.cards.qr import qr_data_uri
 from pathway.db import session, utcnow
 from pathway.documents import DocumentError, render_pdf
@@ -27,7 +27,6 @@ from pathway.models import (
     Letter,
     LetterDispatch,
     LetterKind,
-    Notification,
     Patient,
     User,
 )
@@ -137,7 +136,7 @@ def _require_consent(enrollment: Enrollment, educator: User, details: dict[str, 
     consent.lock_enrollment(enrollment)
     if not consent.has_active_consent(enrollment):
         audit.record(
-            "letter:refused",
+            audit.Tag.LETTER_REFUSED,
             actor=educator,
             patient_id=enrollment.patient_id,
             reason="no_consent",
@@ -181,7 +180,7 @@ def issue_letter(
     session.add(letter)
     session.flush()
     audit.record(
-        "letter:issued",
+        audit.Tag.LETTER_ISSUED,
         actor=educator,
         patient_id=enrollment.patient_id,
         enrollment=enrollment.id,
@@ -191,18 +190,16 @@ def issue_letter(
     )
     patient_user_id = enrollment.patient.user_id
     if patient_user_id is not None:
-        session.add(
-            Notification(
-                user_id=patient_user_id,
-                kind="letter_issued",
-                params={
-                    "letter_kind": kind.value,
-                    "programme": enrollment.programme.name,
-                    "version": version,
-                    "copy_given_to_patient": letter.copy_given_to_patient,
-                },
-                link=url_for("programme.index"),
-            )
+        notifications.notify(
+            patient_user_id,
+            "letter_issued",
+            {
+                "letter_kind": kind.value,
+                "programme": enrollment.programme.name,
+                "version": version,
+                "copy_given_to_patient": letter.copy_given_to_patient,
+            },
+            link=url_for("programme.index"),
         )
     return letter
 
@@ -271,7 +268,7 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
     session.add(dispatch)
     session.flush()
     audit.record(
-        "letter:sent",
+        audit.Tag.LETTER_SENT,
         actor=educator,
         patient_id=patient.id,
         letter=letter.public_id,

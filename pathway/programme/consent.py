@@ -62,7 +62,7 @@ def give_consent(enrollment: Enrollment, patient_user: User) -> Consent:
     session.add(consent)
     session.flush()
     audit.record(
-        "consent:given",
+        audit.Tag.CONSENT_GIVEN,
         actor=patient_user,
         patient_id=enrollment.patient_id,
         enrollment=enrollment.id,
@@ -93,7 +93,7 @@ def record_oral_consent(enrollment: Enrollment, educator: User, given_on: dt.dat
     session.add(consent)
     session.flush()
     audit.record(
-        "consent:given",
+        audit.Tag.CONSENT_GIVEN,
         actor=educator,
         patient_id=enrollment.patient_id,
         enrollment=enrollment.id,
@@ -115,7 +115,7 @@ def withdraw_consent(enrollment: Enrollment, by: User) -> bool:
         consent.withdrawn_by_name = by.display_name or by.email
     session.flush()
     audit.record(
-        "consent:withdrawn",
+        audit.Tag.CONSENT_WITHDRAWN,
         actor=by,
         patient_id=enrollment.patient_id,
         enrollment=enrollment.id,

@@ -125,7 +125,10 @@ def enroll_existing_patient(educator: User, programme: Programme, email: str) ->
     session.add(enrollment)
     session.flush()
     audit.record(
-        "enrollment:created", actor=educator, patient_id=patient.id, enrollment=enrollment.id
+        audit.Tag.ENROLLMENT_CREATED,
+        actor=educator,
+        patient_id=patient.id,
+        enrollment=enrollment.id,
     )
     return enrollment
 

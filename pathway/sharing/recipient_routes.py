@@ -65,7 +65,10 @@ def _gone(gone: shares.LinkGone) -> tuple[str, int]:
         outcome=f"denied_{gone.reason}",
     )
     audit.record(
-        "share:link:refused", patient_id=share.patient_id, share=share.public_id, reason=gone.reason
+        audit.Tag.SHARE_LINK_REFUSED,
+        patient_id=share.patient_id,
+        share=share.public_id,
+        reason=gone.reason,
     )
     contacts = coordinators(share.patient)
     session.commit()

@@ -134,7 +134,7 @@ def submit_contribution(share: Share, fields: Mapping[str, str | None]) -> Contr
     )
     session.add(contribution)
     session.flush()
-    audit.record("share:reply:received", patient_id=share.patient_id, share=share.public_id)
+    audit.record(audit.Tag.SHARE_REPLY_RECEIVED, patient_id=share.patient_id, share=share.public_id)
     user_id = share.patient.user_id
     if user_id is not None:
         notify(
@@ -211,7 +211,10 @@ def forward(
     contribution.enrollment_id = enrollment.id
     session.flush()
     audit.record(
-        "share:reply:forwarded", actor=actor, patient_id=patient.id, enrollment=enrollment.id
+        audit.Tag.SHARE_REPLY_FORWARDED,
+        actor=actor,
+        patient_id=patient.id,
+        enrollment=enrollment.id,
     )
     for educator in enrollment.programme.educators:
         notify(
@@ -239,7 +242,7 @@ def comment(contribution: Contribution, text: str) -> None:
 
 def delete(contribution: Contribution, *, actor: User | None = None) -> None:
     """Delete the contribution everywhere (the patient's right over their summary)."""
-    audit.record("share:reply:deleted", actor=actor, patient_id=contribution.patient_id)
+    audit.record(audit.Tag.SHARE_REPLY_DELETED, actor=actor, patient_id=contribution.patient_id)
     session.delete(contribution)
     session.flush()
 

@@ -19,10 +19,10 @@ from sqlalchemy import Row, Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
-from pathway import audit, tokens
+from pathway import audit, notifications, tokens
 from pathway.auth.accounts import external_url
 from pathway.db import session, utcnow
-from pathway.models import Notification, Patient, Share, ShareArtifact, ShareKind, User
+from pathway.models import Patient, Share, ShareArtifact, ShareKind, User
 from pathway.sharing.sections import REPLYING_AUDIENCES, Audience, Section
 
 MAX_PASSCODE_ATTEMPTS = 5
@@ -152,7 +152,7 @@ def create_share(
     session.add(share)
     session.flush()
     audit.record(
-        "share:link:created",
+        audit.Tag.SHARE_LINK_CREATED,
         actor=actor,
         patient_id=patient.id,
         share=share.public_id,
@@ -167,7 +167,10 @@ def revoke_share(share: Share, actor: User | None = None) -> None:
     if share.revoked_at is None:
         share.revoked_at = utcnow()
         audit.record(
-            "share:link:revoked", actor=actor, patient_id=share.patient_id, share=share.public_id
+            audit.Tag.SHARE_LINK_REVOKED,
+            actor=actor,
+            patient_id=share.patient_id,
+            share=share.public_id,
         )
 
 
@@ -175,7 +178,7 @@ def rotate_share(share: Share, actor: User | None = None) -> None:
     """Mint a new token version: the previous link (and its QR code) answers 410."""
     share.token_version += 1
     audit.record(
-        "share:link:rotated",
+        audit.Tag.SHARE_LINK_ROTATED,
         actor=actor,
         patient_id=share.patient_id,
         share=share.public_id,
@@ -335,7 +338,10 @@ def check_passcode(share: Share, passcode: str) -> bool:
         return True
     session.refresh(share)
     audit.record(
-        "share:passcode:failed", patient_id=share.patient_id, share=share.public_id, count=left
+        audit.Tag.SHARE_PASSCODE_FAILED,
+        patient_id=share.patient_id,
+        share=share.public_id,
+        count=left,
     )
     if left == 0:
         _lock(share)
@@ -346,16 +352,13 @@ def _lock(share: Share) -> None:
     if share.locked_at is not None:
         return
     share.locked_at = utcnow()
-    audit.record("share:passcode:locked", patient_id=share.patient_id, share=share.public_id)
+    audit.record(
+        audit.Tag.SHARE_PASSCODE_LOCKED, patient_id=share.patient_id, share=share.public_id
+    )
     user_id = share.patient.user_id
     if user_id is not None:
-        session.add(
-            Notification(
-                user_id=user_id,
-                kind="share_locked",
-                params={"label": share.label},
-                link=f"/shares/{share.public_id}",
-            )
+        notifications.notify(
+            user_id, "share_locked", {"label": share.label}, link=f"/shares/{share.public_id}"
         )
 
 

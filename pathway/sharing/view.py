@@ -335,10 +335,9 @@ def _life_context(rows: _Rows) -> dict[str, str]:
 
 
 def _letters(rows: _Rows) -> list[dict[str, Any]]:
-    try:
-        from pathway.letters import shared_letters
-    except ImportError:  # the letters package lands separately
-        return []
+    # Imported here: the letters package itself reads shares (its GP link) at import.
+    from pathway.letters import shared_letters
+
     return [
         {
             "public_id": letter.public_id,

@@ -106,7 +106,7 @@ def adopt_objective(contribution: Contribution, educator: User) -> Objective:
     contribution.objective_adopted_at = utcnow()
     session.flush()
     audit.record(
-        "enrollment:objective:adopted",
+        audit.Tag.ENROLLMENT_OBJECTIVE_ADOPTED,
         actor=educator,
         patient_id=enrollment.patient_id,
         enrollment=enrollment.id,
@@ -144,7 +144,10 @@ def team_reply(contribution: Contribution, educator: User, body: str) -> Message
     session.add(message)
     session.flush()
     audit.record(
-        "share:reply:answered", actor=educator, patient_id=share.patient_id, share=share.public_id
+        audit.Tag.SHARE_REPLY_ANSWERED,
+        actor=educator,
+        patient_id=share.patient_id,
+        share=share.public_id,
     )
     user_id = share.patient.user_id
     if user_id is not None:
