@@ -26,6 +26,7 @@ from pathway.models import (
     Patient,
     User,
 )
+from pathway.rules import RuleBroken
 
 EXPORT_FORMAT = "pathway.patient-export"
 EXPORT_VERSION = 1
@@ -36,12 +37,8 @@ SECRET_COLUMNS = frozenset(
 )
 
 
-class PrivacyError(Exception):
+class PrivacyError(RuleBroken):
     """The request cannot be honoured; the message is translated."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _value(value: Any) -> Any:
@@ -143,9 +140,13 @@ def delete_account(user: User, password: str) -> None:
     """Delete the patient's account and all their data, after checking their password."""
     patient = user.patient
     if patient is None:
-        raise PrivacyError("password", str(_l("This account has no personal summary.")))
+        raise PrivacyError(
+            field="password", message=str(_l("This account has no personal summary."))
+        )
     if user.password_hash is None or not accounts._verify(user.password_hash, password):
-        raise PrivacyError("password", str(_l("Wrong password: nothing was deleted.")))
+        raise PrivacyError(
+            field="password", message=str(_l("Wrong password: nothing was deleted."))
+        )
     patient_id = patient.id
     # Shares, sections, enrollments, letters, access events… go with the patient
     # (ON DELETE CASCADE).

@@ -14,6 +14,7 @@ from pathway.account import privacy
 from pathway.account.forms import ActionForm, DeleteAccountForm
 from pathway.auth.sessions import current_patient, patient_only, recent_sign_in_required
 from pathway.db import session, utcnow
+from pathway.rules import refuse
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -45,8 +46,7 @@ def delete_account() -> str | Response | tuple[str, int]:
         try:
             privacy.delete_account(current_user, form.password.data or "")
         except privacy.PrivacyError as error:
-            session.rollback()
-            form.password.errors = [str(error)]
+            refuse(error, form)
         else:
             session.commit()
             logout_user()

@@ -16,6 +16,7 @@ from pathway import audit, tokens
 from pathway.db import session, utcnow
 from pathway.mail import send_mail
 from pathway.models import Invitation, Patient, Role, User
+from pathway.rules import RuleBroken
 
 INVITATION_DAYS = 7
 RESET_HOURS = 2
@@ -60,7 +61,7 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
-class AccountError(Exception):
+class AccountError(RuleBroken):
     """A rule on accounts was broken; the message is translated and shown to the user."""
 
 

@@ -25,6 +25,7 @@ from pathway.auth.sessions import password_confirmed, role_required, start_sessi
 from pathway.db import session, utcnow
 from pathway.extensions import limiter
 from pathway.models import Role, User
+from pathway.rules import refuse
 from pathway.site.navigation import home_for, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -108,8 +109,7 @@ def accept_invitation(token: str) -> Response | str | tuple[str, int]:
         try:
             user = accounts.accept_invitation(token, form.password.data or "")
         except accounts.AccountError as error:
-            session.rollback()
-            form.password.errors = [str(error)]
+            refuse(error, form, "password")
         else:
             session.commit()
             login_user(user)
@@ -149,8 +149,7 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
         try:
             accounts.reset_password(token, form.password.data or "")
         except accounts.AccountError as error:
-            session.rollback()
-            form.password.errors = [str(error)]
+            refuse(error, form, "password")
         else:
             session.commit()
             flash(_("Your password has been changed. Sign in with it."), "success")

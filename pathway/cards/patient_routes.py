@@ -15,6 +15,7 @@ from pathway.cards import artifacts, service
 from pathway.cards.forms import CardActionForm, CardSectionsForm
 from pathway.db import session
 from pathway.documents import DocumentError
+from pathway.rules import refuse
 from pathway.sharing.sections import EMERGENCY_SECTIONS, parse_sections
 from pathway.sharing.shares import ShareError
 
@@ -97,8 +98,7 @@ def change_sections(public_id: str):  # type: ignore[no-untyped-def]
     try:
         service.change_sections(card, parse_sections(form.sections.data or []), actor=current_user)
     except ShareError as error:
-        session.rollback()
-        form.sections.errors = [str(error)]
+        refuse(error, form, "sections")
         return _render(form, 400)
     session.commit()
     flash(

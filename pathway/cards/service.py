@@ -62,7 +62,9 @@ def create_card(
 def change_sections(share: Share, sections: tuple[Section, ...], actor: User | None = None) -> None:
     """Change what the card shows; the printed documents follow at once (same link)."""
     if not sections:
-        raise shares.ShareError("sections", _("Choose at least one section to share."))
+        raise shares.ShareError(
+            field="sections", message=_("Choose at least one section to share.")
+        )
     share.sections = [section.value for section in sections]
     audit.record(
         audit.Tag.SHARE_SECTIONS_CHANGED,

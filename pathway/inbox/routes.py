@@ -14,6 +14,7 @@ from pathway.auth.sessions import patient_only, role_required
 from pathway.db import session
 from pathway.inbox.forms import ActionForm, CommentForm, ForwardForm
 from pathway.models import Contribution, Patient, Role, Share
+from pathway.rules import refuse
 from pathway.sharing import replies, shares
 from pathway.team import replies as team_replies
 
@@ -103,12 +104,7 @@ def forward(contribution_id: int) -> Response | tuple[str, int]:
             item, form.enrollment.data, form.comment.data or "", actor=current_user
         )
     except replies.ExchangeError as error:
-        session.rollback()
-        if error.field in ("enrollment", "comment"):
-            field = getattr(form, error.field)
-            field.errors = [*field.errors, str(error)]
-        else:
-            flash(str(error), "error")
+        refuse(error, form)
         return _contribution_page(item, 422, forward_form=form)
     session.commit()
     flash(
@@ -126,8 +122,7 @@ def keep(contribution_id: int) -> Response | tuple[str, int]:
     try:
         replies.keep(item)
     except replies.ExchangeError as error:
-        session.rollback()
-        flash(str(error), "error")
+        refuse(error)
         return _contribution_page(item, 422)
     session.commit()
     flash(_("Kept for you: your ETP team will not see it."), "success")
@@ -144,8 +139,7 @@ def comment(contribution_id: int) -> Response | tuple[str, int]:
     try:
         replies.comment(item, form.comment.data or "")
     except replies.ExchangeError as error:
-        session.rollback()
-        form.comment.errors = [*form.comment.errors, str(error)]
+        refuse(error, form, "comment")
         return _contribution_page(item, 422, comment_form=form)
     session.commit()
     flash(_("Your comment is saved."), "success")

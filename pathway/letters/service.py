@@ -32,15 +32,20 @@ from pathway.models import (
 )
 from pathway.programme import consent
 from pathway.programme.enrollments import programmes_of
+from pathway.rules import RuleBroken
 from pathway.sharing.shares import active_gp_share, share_url
 
 
-class LetterError(Exception):
+class LetterError(RuleBroken):
     """The letter cannot be issued or sent; `problems` says what to fix, in the user's language."""
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+    @property
+    def messages(self) -> list[str]:
+        return self.problems
 
 
 class ConsentRequired(LetterError):

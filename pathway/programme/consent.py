@@ -15,12 +15,13 @@ from sqlalchemy import select
 from pathway import audit
 from pathway.db import session, utcnow
 from pathway.models import Consent, Enrollment, User
+from pathway.rules import RuleBroken
 
 APP = "app"
 ORAL = "oral"
 
 
-class ConsentError(Exception):
+class ConsentError(RuleBroken):
     """A rule on consent was broken; the message is translated and shown to the user."""
 
 

@@ -26,6 +26,7 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
+from pathway.rules import RuleBroken
 
 
 def programmes_of(educator: User) -> list[Programme]:
@@ -90,7 +91,7 @@ def enroll_new_patient(
     return enrollment, link
 
 
-class EnrollmentError(Exception):
+class EnrollmentError(RuleBroken):
     """A rule on an enrollment was broken; the message is translated and shown to the user."""
 
 

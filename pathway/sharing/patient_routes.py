@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from pathway.auth.sessions import current_patient, patient_only
 from pathway.db import session, utcnow
 from pathway.models import Patient, Share, ShareKind
+from pathway.rules import refuse
 from pathway.sharing import access, shares
 from pathway.sharing.forms import ActionForm, ShareForm
 from pathway.sharing.sections import (
@@ -120,10 +121,7 @@ def new() -> str | Response | tuple[str, int]:
             actor=current_user,
         )
     except shares.ShareError as error:
-        session.rollback()
-        field = getattr(form, error.field, None)
-        if field is not None:
-            field.errors = [*field.errors, str(error)]
+        refuse(error, form)
         return _new_page(patient, form, audience), 422
     session.commit()
     flash(_("Your link is ready."), "success")

@@ -22,6 +22,7 @@ from pathway.errors import render_error
 from pathway.extensions import client_address, limiter
 from pathway.letters import letter_filename, load_letter_pdf, shared_letters
 from pathway.models import Patient, Share, ShareKind
+from pathway.rules import refuse
 from pathway.sharing import access, replies, shares
 from pathway.sharing.forms import PasscodeForm, ReplyForm
 from pathway.sharing.sections import Section, parse_sections
@@ -262,9 +263,7 @@ def reply(token: str) -> Response | tuple[str, int]:
     try:
         replies.submit_contribution(share, form.data)
     except replies.ExchangeError as error:
-        session.rollback()
-        target = getattr(form, error.field or "message", form.message)
-        target.errors = [*target.errors, str(error)]
+        refuse(error, form, "message")
         return render_template("sharing/recipient/reply.html", **context), 422
     session.commit()
     return redirect(url_for("recipient.sent", token=token), code=303)

@@ -34,6 +34,7 @@ from pathway.models import (
     User,
 )
 from pathway.notifications import notify
+from pathway.rules import RuleBroken
 from pathway.sharing.sections import REPLYING_AUDIENCES
 from pathway.sharing.shares import is_active
 
@@ -75,12 +76,8 @@ FIELD_LABELS = {
 }
 
 
-class ExchangeError(Exception):
+class ExchangeError(RuleBroken):
     """A rule of the exchange was broken; the message is translated and names the field."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class RepliesClosed(ExchangeError):

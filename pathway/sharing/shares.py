@@ -23,6 +23,7 @@ from pathway import audit, notifications, tokens
 from pathway.auth.accounts import external_url
 from pathway.db import session, utcnow
 from pathway.models import Patient, Share, ShareArtifact, ShareKind, User
+from pathway.rules import RuleBroken
 from pathway.sharing.sections import REPLYING_AUDIENCES, Audience, Section
 
 MAX_PASSCODE_ATTEMPTS = 5
@@ -68,12 +69,8 @@ _hasher = PasswordHasher()
 _Found = TypeVar("_Found", Share, Row[Any])
 
 
-class ShareError(Exception):
+class ShareError(RuleBroken):
     """The share request breaks a rule; the message is translated and names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class LinkInvalid(Exception):
@@ -119,22 +116,25 @@ def create_share(
     """Create a share after checking every rule (raises ShareError naming the field)."""
     label = label.strip()
     if not label:
-        raise ShareError("label", str(_l("Say who this link is for.")))
+        raise ShareError(field="label", message=str(_l("Say who this link is for.")))
     if len(label) > LABEL_MAX:
         raise ShareError(
-            "label", str(_l("The recipient's name is too long (120 characters at most)."))
+            field="label",
+            message=str(_l("The recipient's name is too long (120 characters at most).")),
         )
     if not sections:
-        raise ShareError("sections", str(_l("Choose at least one section to share.")))
+        raise ShareError(field="sections", message=str(_l("Choose at least one section to share.")))
     if passcode:
         low, high = PASSCODE_LENGTHS
         if not low <= len(passcode) <= high:
             raise ShareError(
-                "passcode", str(_l("The passcode must have between 4 and 64 characters."))
+                field="passcode",
+                message=str(_l("The passcode must have between 4 and 64 characters.")),
             )
     if allow_replies and audience not in REPLYING_AUDIENCES:
         raise ShareError(
-            "allow_replies", str(_l("Replies are possible only for a GP, a pharmacist or a nurse."))
+            field="allow_replies",
+            message=str(_l("Replies are possible only for a GP, a pharmacist or a nurse.")),
         )
     delta = expiry.delta
     share = Share(

@@ -33,17 +33,14 @@ from pathway.models import (
     Patient,
     SectionUpdate,
 )
+from pathway.rules import RuleBroken
 from pathway.sharing.sections import Section
 
 ORPHACODE = re.compile(r"\d{1,7}")
 
 
-class SummaryError(Exception):
+class SummaryError(RuleBroken):
     """An edit breaks a rule; the message is translated and names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -157,7 +154,8 @@ def check_orphacode(value: str) -> str:
         value = value[6:].strip()
     if value and not ORPHACODE.fullmatch(value):
         raise SummaryError(
-            "orphacode", str(_l("The ORPHAcode is a number of 1 to 7 digits, e.g. 85138."))
+            field="orphacode",
+            message=str(_l("The ORPHAcode is a number of 1 to 7 digits, e.g. 85138.")),
         )
     return value
 
@@ -175,7 +173,9 @@ def check_https_url(value: str, field: str = "emergency_guideline_url") -> str:
         or parts.username
         or parts.password
     ):
-        raise SummaryError(field, str(_l("Enter a secure web address starting with https://.")))
+        raise SummaryError(
+            field=field, message=str(_l("Enter a secure web address starting with https://."))
+        )
     return value
 
 
@@ -253,14 +253,14 @@ def update_identity(patient: Patient, values: dict[str, Any], updated_by: str) -
     first_name = (values.get("first_name") or "").strip()
     last_name = (values.get("last_name") or "").strip()
     if not first_name:
-        raise SummaryError("first_name", str(_l("Enter your first name.")))
+        raise SummaryError(field="first_name", message=str(_l("Enter your first name.")))
     if not last_name:
-        raise SummaryError("last_name", str(_l("Enter your last name.")))
+        raise SummaryError(field="last_name", message=str(_l("Enter your last name.")))
     birth_date = values.get("birth_date")
     if birth_date is not None and (
         birth_date > utcnow().date() or birth_date < dt.date(1900, 1, 1)
     ):
-        raise SummaryError("birth_date", str(_l("Enter a real date of birth.")))
+        raise SummaryError(field="birth_date", message=str(_l("Enter a real date of birth.")))
     patient.first_name = first_name
     patient.last_name = last_name
     patient.birth_date = birth_date

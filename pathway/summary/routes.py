@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from pathway.auth.sessions import current_patient, patient_only
 from pathway.db import session
 from pathway.models import Patient
+from pathway.rules import refuse
 from pathway.sharing.sections import Section
 from pathway.sharing.view import build_view
 from pathway.summary import editing as summary
@@ -56,15 +57,6 @@ def _author(patient: Patient) -> str:
 
 def _values(form: FlaskForm) -> dict[str, Any]:
     return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
-
-
-def _refuse(form: FlaskForm, error: summary.SummaryError) -> None:
-    session.rollback()
-    field = getattr(form, error.field, None)
-    if field is None:
-        flash(str(error), "error")
-    else:
-        field.errors = [*field.errors, str(error)]
 
 
 @bp.get("/")
@@ -118,7 +110,7 @@ def _single(patient: Patient, section: Section) -> str | Response | tuple[str, i
             else:
                 summary.update_life_context(patient, values["text"], _author(patient))
         except summary.SummaryError as error:
-            _refuse(form, error)
+            refuse(error, form)
         else:
             session.commit()
             flash(_("Saved."), "success")
@@ -153,7 +145,7 @@ def _item_form(
         try:
             summary.save_item(patient, section, item, _values(form), _author(patient))
         except summary.SummaryError as error:
-            _refuse(form, error)
+            refuse(error, form)
         else:
             session.commit()
             flash(_("Saved."), "success")

@@ -29,6 +29,7 @@ from pathway.models import (
 )
 from pathway.programme import consent, enrollments
 from pathway.programme.enrollments import EditConflict, EnrollmentError
+from pathway.rules import refuse
 from pathway.sharing import replies, shares
 from pathway.team import forms
 from pathway.team import replies as team_replies
@@ -91,8 +92,7 @@ def add_workshop(programme_id: int) -> Response | tuple[str, int]:
                 collective=bool(workshop_form.is_collective.data),
             )
         except EnrollmentError as error:
-            session.rollback()
-            workshop_form.title.errors = [str(error)]
+            refuse(error, workshop_form, "title")
         else:
             session.commit()
             flash(_("The workshop is added to the catalogue."), "success")
@@ -127,8 +127,7 @@ def invite_patient() -> Response | str:
                 email=form.email.data or "",
             )
         except accounts.AccountError as error:
-            session.rollback()
-            form.email.errors = [str(error)]
+            refuse(error, form, "email")
         else:
             session.commit()
             flash(_("The patient is enrolled and has been sent an invitation."), "success")
@@ -152,8 +151,7 @@ def enrol_existing() -> Response | tuple[str, int]:
                 current_user, programme, existing_form.email.data or ""
             )
         except EnrollmentError as error:
-            session.rollback()
-            existing_form.email.errors = [str(error)]
+            refuse(error, existing_form, "email")
         else:
             session.commit()
             flash(_("The patient is enrolled in the programme."), "success")
@@ -245,8 +243,7 @@ def _change(
         enrollment = enrollments.get_enrollment(current_user, enrollment_id)
         return _enrollment_page(enrollment, form, 409, conflict=True)
     except (EnrollmentError, consent.ConsentError) as error:
-        session.rollback()
-        flash(str(error), "error")
+        refuse(error)
         enrollment = enrollments.get_enrollment(current_user, enrollment_id)
         return _enrollment_page(enrollment, form, 400)
     session.commit()
@@ -445,9 +442,7 @@ def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
                 flash(problem, "error")
             status = 403
         except letters.LetterError as error:
-            session.rollback()
-            for problem in error.problems:
-                flash(problem, "error")
+            refuse(error)
             status = 400
         else:
             session.commit()
@@ -491,8 +486,7 @@ def send_letter(public_id: str) -> Response | tuple[str, int]:
         flash(error.problems[0], "error")
         return _enrollment_page(enrollments.get_enrollment(current_user, enrollment_id), status=403)
     except letters.LetterError as error:
-        session.rollback()
-        flash(error.problems[0], "error")
+        refuse(error)
         status = 503 if isinstance(error, letters.SendFailed) else 400
         return _enrollment_page(
             enrollments.get_enrollment(current_user, enrollment_id), status=status
@@ -544,8 +538,7 @@ def adopt_reply_objective(contribution_id: int) -> Response | tuple[str, int]:
     try:
         team_replies.adopt_objective(item, current_user)
     except replies.ExchangeError as error:
-        session.rollback()
-        flash(str(error), "error")
+        refuse(error)
         return _reply_page(item, 422)
     session.commit()
     flash(_("The objective was added to the patient's objectives."), "success")
@@ -562,8 +555,7 @@ def answer_reply(contribution_id: int) -> Response | tuple[str, int]:
     try:
         team_replies.team_reply(item, current_user, form.body.data or "")
     except replies.ExchangeError as error:
-        session.rollback()
-        form.body.errors = [*form.body.errors, str(error)]
+        refuse(error, form, "body")
         return _reply_page(item, 422, answer_form=form)
     session.commit()
     flash(_("Your answer was posted on the professional's link."), "success")
