@@ -33,6 +33,13 @@ limit_request_line = 4094
 limit_request_fields = 100
 
 
+# Openings of a shared link (a GP) or of an emergency card (a crew) are logged without the
+# client's address: the application records each opening for the patient (and purges it
+# after RETENTION_DAYS), while nothing ever purges the access log.
+NO_ADDRESS_PREFIXES = ("/s/", "/e/")
+ADDRESS_ATOMS = ("h", "{x-forwarded-for}i", "{x-real-ip}i", "{forwarded}i")
+
+
 class RedactingLogger(Logger):
     """Gunicorn's own messages ("Error handling request /s/…") pass the token filter too."""
 
@@ -43,6 +50,17 @@ class RedactingLogger(Logger):
         redactor = RedactTokens()
         install(self.error_log, redactor)
         install(self.access_log, redactor)
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        atoms = super().atoms(resp, req, environ, request_time)
+        route = atoms.get("{x-route}o", "")
+        if environ.get("PATH_INFO", "").startswith(NO_ADDRESS_PREFIXES) or route.startswith(
+            NO_ADDRESS_PREFIXES
+        ):
+            for name in ADDRESS_ATOMS:
+                if name in atoms:
+                    atoms[name] = "-"
+        return atoms
 
 
 logger_class = RedactingLogger
@@ -62,3 +80,10 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     database = getattr(worker.app.wsgi(), "extensions", {}).get("pathway.db")
     if database is not None:
         database.engine.dispose(close=False)
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker leaving (max_requests, HUP, TERM) stops its PDF renderer first, at once."""
+    from pathway import documents
+
+    documents.shutdown()

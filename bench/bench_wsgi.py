@@ -29,8 +29,8 @@ app = create_app({"RATELIMIT_ENABLED": False})
 @app.get("/bench/floor/<token>")
 def floor(token: str) -> str:
     with reading():
-        card = shares.resolve_row(token, ShareKind.EMERGENCY)
-    record_access(card, card.sections, summary_version=card.summary_version)
+        link, _extra = shares.read_link(token, ShareKind.EMERGENCY)
+    record_access(link, link.sections, summary_version=link.summary_version)
     session.commit()
     return "recorded"
 
@@ -38,7 +38,7 @@ def floor(token: str) -> str:
 @app.get("/bench/read/<token>")
 def read(token: str) -> str:
     with reading():
-        shares.resolve_row(token, ShareKind.EMERGENCY)
+        shares.read_link(token, ShareKind.EMERGENCY)
     return "read"
 
 

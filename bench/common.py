@@ -98,6 +98,31 @@ def flask(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def create_database(pg: str, admin_db: str, prefix: str = "pathway_soak") -> str:
+    """A new, empty database on the PostgreSQL server at `pg` (postgresql://user@host:port)."""
+    name = f"{prefix}_{os.getpid()}_{int(time.time())}"
+    subprocess.run(
+        [
+            "psql",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            f"{pg}/{admin_db}",
+            "-c",
+            f"CREATE DATABASE {name}",
+        ],
+        check=True,
+    )
+    return name
+
+
+def drop_database(pg: str, admin_db: str, name: str) -> None:
+    subprocess.run(
+        ["psql", "-q", f"{pg}/{admin_db}", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+        check=False,
+    )
+
+
 @contextlib.contextmanager
 def gunicorn(
     app: str, port: int, env: dict[str, str], workers: int = 2, log_dir: Path | None = None
@@ -194,10 +219,10 @@ def _wrk(port: int, path: str, seconds: int, connections: int) -> Load:
         text=True,
         check=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def percentile(p: str) -> float:
-        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * _UNITS[unit]
 
     errors = 0

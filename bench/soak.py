@@ -15,7 +15,6 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import common
 from common import app_env, flask, free_port, gunicorn, machine
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
@@ -84,27 +84,11 @@ def worker_rss(master_pid: int) -> dict[int, int]:
 
 
 def create_database() -> str:
-    name = f"pathway_soak_{os.getpid()}_{int(time.time())}"
-    subprocess.run(
-        [
-            "psql",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            f"{PG}/{PG_ADMIN_DB}",
-            "-c",
-            f"CREATE DATABASE {name}",
-        ],
-        check=True,
-    )
-    return name
+    return common.create_database(PG, PG_ADMIN_DB)
 
 
 def drop_database(name: str) -> None:
-    subprocess.run(
-        ["psql", "-q", f"{PG}/{PG_ADMIN_DB}", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
-        check=False,
-    )
+    common.drop_database(PG, PG_ADMIN_DB, name)
 
 
 class Patient:

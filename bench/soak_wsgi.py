@@ -8,11 +8,11 @@ app = create_app({"RATELIMIT_ENABLED": False})
 _inner = app.wsgi_app
 
 
-def _with_worker(environ, start_response):  # type: ignore[no-untyped-def]
-    def start(status, headers, exc_info=None):  # type: ignore[no-untyped-def]
+def _with_worker(environ, start_response):
+    def start(status, headers, exc_info=None):
         return start_response(status, [*headers, ("X-Worker", str(os.getpid()))], exc_info)
 
     return _inner(environ, start)
 
 
-app.wsgi_app = _with_worker  # type: ignore[method-assign]
+app.wsgi_app = _with_worker

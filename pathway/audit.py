@@ -13,9 +13,11 @@ import hmac
 import json
 import logging
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 
 from pathway.db import session
 from pathway.models import AuditEvent, User
@@ -44,6 +46,8 @@ class Tag(StrEnum):
     CONSENT_GIVEN = "consent:given"
     CONSENT_WITHDRAWN = "consent:withdrawn"
     ENROLLMENT_CREATED = "enrollment:created"
+    ENROLLMENT_INVITATION_CREATED = "enrollment:invitation:created"
+    ENROLLMENT_INVITATION_DECLINED = "enrollment:invitation:declined"
     ENROLLMENT_OBJECTIVE_ADOPTED = "enrollment:objective:adopted"
     LETTER_ISSUED = "letter:issued"
     LETTER_REFUSED = "letter:refused"
@@ -72,6 +76,7 @@ ALLOWED_DETAILS = frozenset(
         "kind",
         "version",
         "enrollment",
+        "invitation",
         "recipient_domain",
         "method",
         "ip_prefix",
@@ -104,6 +109,21 @@ def record(
         json.dumps({"tag": tag.value, "actor": event.actor_id, "patient": patient_id, **logged}),
     )
     return event
+
+
+def forget_patient(patient_id: int) -> int:
+    """Detach a deleted patient's events from them: the trail keeps what happened, and
+    when, but no longer whose account it was. Returns how many events were detached."""
+    detached = cast(
+        CursorResult[Any],
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.patient_id == patient_id)
+            .values(patient_id=None)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    return int(detached or 0)
 
 
 def log_reference(public_id: str) -> str:

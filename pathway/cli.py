@@ -15,6 +15,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(migrate_command)
     app.cli.add_command(purge_command)
+    app.cli.add_command(send_mail_command)
     app.cli.add_command(reset_two_factor_command)
     app.cli.add_command(create_programme_command)
     app.cli.add_command(add_educator_command)
@@ -124,6 +125,21 @@ def purge_command(days: int | None, dry_run: bool) -> None:
     click.echo(
         f"{verb} {result.access_events} access events and {result.audit_events} audit events "
         f"older than {result.cutoff:%Y-%m-%d %H:%M} UTC."
+    )
+
+
+@click.command("send-mail")
+def send_mail_command() -> None:
+    """Send the outbox's due messages (run it every minute: retries after a mail outage)."""
+    from pathway import mail
+
+    # Messages are sent right after the response that wrote them; this catches up on
+    # those a mail outage or a stopped worker left behind. Safe on several hosts at once.
+    result = mail.deliver()
+    forgotten = mail.forget_sent()
+    click.echo(
+        f"Sent {result.sent} messages, {result.failed} failed; {mail.waiting()} waiting; "
+        f"{forgotten} old records deleted."
     )
 
 

@@ -99,7 +99,8 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES", "0"), "TRUSTED_PROXIES"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Redis: keys under a prefix (several deployments may share one server), short
-        # timeouts, and per-process counting for a while if Redis stops answering.
+        # timeouts. If Redis stops answering, sign-in, password, code and passcode forms answer
+        # 503 and every other page counts in its process's memory (pathway.extensions.Limiter).
         "RATELIMIT_STORAGE_OPTIONS": {
             "key_prefix": env.get("RATELIMIT_KEY_PREFIX", "pathway"),
             **(
@@ -133,7 +134,8 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS", "true"), "SMTP_STARTTLS"),
         "MAIL_FROM": env.get("MAIL_FROM", "Pathway <no-reply@pathway.invalid>"),
-        "OUTBOX_DIR": str(instance_path / "outbox"),
+        # Where messages are written as .eml files when there is no SMTP_HOST.
+        "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance_path / "outbox"),
         "RETENTION_DAYS": _int(env.get("RETENTION_DAYS", "365"), "RETENTION_DAYS"),
         # PDF rendering runs in a separate process, stopped past this time or memory.
         "PDF_TIMEOUT_SECONDS": _int(env.get("PDF_TIMEOUT_SECONDS", "10"), "PDF_TIMEOUT_SECONDS"),

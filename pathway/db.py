@@ -15,10 +15,10 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypedDict, cast
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, String, Table, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
@@ -75,6 +75,13 @@ str80 = Annotated[str, mapped_column(String(80))]
 str200 = Annotated[str, mapped_column(String(200))]
 
 
+class Owned(TypedDict):
+    """Options of a relationship to rows that belong to the parent: ``relationship(**owned)``."""
+
+    cascade: str
+    passive_deletes: bool
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {
@@ -90,6 +97,10 @@ class Base(DeclarativeBase):
             values_callable=lambda members: [member.value for member in members],
         ),
     }
+
+    if TYPE_CHECKING:
+        # Every model is mapped to a table of its own (never to a join or a select).
+        __table__: ClassVar[Table]
 
 
 def make_engine(url: str) -> Engine:
@@ -164,7 +175,7 @@ class SQLiteConnection(sqlite3.Connection):
     def _release(self) -> None:
         if self._holding:
             self._holding = False
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
+            fcntl.flock(cast(int, self._lock_fd), fcntl.LOCK_UN)
 
     def commit(self) -> None:
         wrote = self._holding
@@ -244,14 +255,16 @@ class Database:
 
 
 def get_database() -> Database:
-    return current_app.extensions["pathway.db"]
+    database: Database = current_app.extensions["pathway.db"]
+    return database
 
 
 def get_session() -> Session:
     """Return the session of the current application context, opening it if needed."""
     if "db_session" not in g:
         g.db_session = get_database().sessionmaker()
-    return g.db_session
+    db_session: Session = g.db_session
+    return db_session
 
 
 def close_session(_exc: BaseException | None = None) -> None:
@@ -260,7 +273,7 @@ def close_session(_exc: BaseException | None = None) -> None:
         db_session.close()
 
 
-session: Session = LocalProxy(get_session)  # type: ignore[assignment]
+session = cast(Session, LocalProxy(get_session))
 
 
 @contextlib.contextmanager

@@ -9,10 +9,13 @@ anything.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -33,8 +36,11 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 512
 # A fresh renderer after this many documents (WeasyPrint grows about 0.3 MiB per render).
 RECYCLE_AFTER = 50
-# Extra time for the renderer's start-up (import, fonts) before its first document.
-START_SECONDS = 10.0
+# Extra time for the renderer's start-up (a fresh interpreter, imports, fonts) before its
+# first document: about a second, more on a loaded machine. With PDF_TIMEOUT_SECONDS, it
+# stays below gunicorn's worker timeout (30 s).
+START_SECONDS = 15.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class DocumentError(Exception):
@@ -70,7 +76,7 @@ def safe_fetcher() -> Any:
     """A URL fetcher that serves only bounded data: URIs and refuses everything else."""
     from weasyprint.urls import URLFetcher
 
-    class SafeFetcher(URLFetcher):  # type: ignore[misc]
+    class SafeFetcher(URLFetcher):
         refused: list[str]
 
         def __init__(self) -> None:
@@ -128,8 +134,28 @@ def _address_space() -> int:
     return 0
 
 
-def _serve(connection: Connection, memory_allowance: int) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process the moment its parent (the web worker) ends.
+
+    Without it, a worker killed by gunicorn (timeout, SIGKILL after the graceful timeout)
+    would leave its renderer running, unwatched. (Strictly, the kernel watches the thread
+    that started the renderer: one started from a thread that has ended since is replaced
+    on the next document.)
+    """
+    # Ctrl-C in a terminal reaches the whole process group: the worker decides, not us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker still stops the renderer, and EOF on the pipe ends it
+    if os.getppid() != parent:
+        os._exit(0)  # the worker ended before the request above was in place
+
+
+def _serve(connection: Connection, memory_allowance: int, parent: int) -> None:
     """The renderer process: warm up, cap memory, then render documents until told to stop."""
+    _die_with(parent)
     try:
         _warm_up()
         # What the process maps once warm, plus a fixed allowance: a monstrous document
@@ -164,7 +190,17 @@ def _serve(connection: Connection, memory_allowance: int) -> None:
 
 
 class _Renderer:
-    """One long-lived renderer process per worker, recycled after RECYCLE_AFTER documents."""
+    """One long-lived renderer process per worker, recycled after RECYCLE_AFTER documents.
+
+    The renderer is started with the "spawn" method: a fresh interpreter that receives only
+    its pipe. A forked copy of the worker would inherit the listening socket, the current
+    client's connection, database connections and lock files, and gunicorn's signal
+    handlers, which turn SIGTERM into "finish the current request": such a renderer kept
+    the port after the server stopped, and a worker leaving (max_requests, HUP) waited for
+    it until gunicorn killed the worker at its timeout, while its requests waited too.
+    A fresh interpreter takes about a second to start, so the next renderer is started as
+    soon as one is retired, while the document just made is on its way to the client.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -172,18 +208,16 @@ class _Renderer:
         self.process: BaseProcess | None = None
         self.connection: Connection | None = None
         self.rendered = 0
+        self.ready = False
 
     def render(self, html: str, css: str, timeout: float, memory_allowance: int) -> RenderedPdf:
         with self.lock:
             if self.owner != os.getpid():  # inherited through a fork: not our child
                 self.owner, self.process, self.connection = os.getpid(), None, None
-            if (
-                self.process is None
-                or not self.process.is_alive()
-                or self.rendered >= RECYCLE_AFTER
-            ):
+            if self.process is None or not self.process.is_alive():
                 self._stop()
                 self._start(memory_allowance)
+            self._wait_until_ready()
             assert self.connection is not None
             started = time.monotonic()
             try:
@@ -198,30 +232,52 @@ class _Renderer:
                 self._stop()
                 raise DocumentError("the renderer stopped", reason="memory") from None
             self.rendered += 1
+            if message[0] == "memory" or self.rendered >= RECYCLE_AFTER:
+                # After memory trouble the heap may be in a poor state; after RECYCLE_AFTER
+                # documents it has grown. Its successor starts now, in the background
+                # (if it cannot, the next document tries again).
+                self._stop()
+                with contextlib.suppress(DocumentError):
+                    self._start(memory_allowance)
             if message[0] != "ok":
                 logger.warning("PDF rendering failed (%s): %s", message[0], message[1])
-                if message[0] == "memory":
-                    self._stop()
                 raise DocumentError(message[1], reason=message[0])
             return RenderedPdf(data=message[1], pages=message[2])
 
     def _start(self, memory_allowance: int) -> None:
-        _weasyprint()  # imported once in the worker, shared by each renderer it forks
-        context = multiprocessing.get_context("fork")
+        """Start a renderer without waiting for it (see _wait_until_ready)."""
+        context = multiprocessing.get_context("spawn")
         here, there = context.Pipe(duplex=True)
         process = context.Process(
-            target=_serve, args=(there, memory_allowance), daemon=True, name="pathway-pdf"
+            target=_serve,
+            args=(there, memory_allowance, os.getpid()),
+            daemon=True,
+            name="pathway-pdf",
         )
-        process.start()
-        there.close()
-        self.process, self.connection, self.rendered = process, here, 0
         try:
-            ready = here.recv() if here.poll(START_SECONDS) else ("timeout", "start-up too slow")
+            process.start()
+        except OSError as error:
+            here.close()
+            raise DocumentError(f"the renderer did not start: {error}", reason="failed") from None
+        finally:
+            there.close()
+        self.process, self.connection, self.rendered, self.ready = process, here, 0, False
+
+    def _wait_until_ready(self) -> None:
+        if self.ready:
+            return
+        assert self.connection is not None
+        try:
+            if self.connection.poll(START_SECONDS):
+                ready = self.connection.recv()
+            else:
+                ready = ("timeout", "start-up too slow")
         except (EOFError, OSError):
             ready = ("failed", "the renderer did not start")
         if ready[0] != "ready":
             self._stop()
             raise DocumentError(ready[1], reason="failed")
+        self.ready = True
 
     def _stop(self) -> None:
         if self.connection is not None:
@@ -231,10 +287,21 @@ class _Renderer:
                 self.process.kill()
             self.process.join(5)
             self.process.close()
-        self.process, self.connection = None, None
+        self.process, self.connection, self.ready = None, None, False
+
+    def shutdown(self) -> None:
+        """Stop this process's renderer, if it has one (a worker about to exit)."""
+        with self.lock:
+            if self.owner == os.getpid():
+                self._stop()
 
 
 _renderer = _Renderer()
+
+
+def shutdown() -> None:
+    """Stop the renderer of this process now (gunicorn's worker_exit hook calls it)."""
+    _renderer.shutdown()
 
 
 def render_pdf(html: str, css: str = "") -> RenderedPdf:

@@ -44,7 +44,9 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
-def render_error(status: int, incident: str | None = None, message: str | None = None):  # type: ignore[no-untyped-def]
+def render_error(
+    status: int, incident: str | None = None, message: str | None = None
+) -> tuple[str, int]:
     title, default_message = _messages().get(status, _messages()[500])
     if request_ctx.url_adapter is None:
         # The request was refused before routing (untrusted Host): no URL can be built.
@@ -72,7 +74,7 @@ def _plain_page(title: str, message: str) -> str:
 
 def init_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
         return render_error(
             400,
             message=_(
@@ -81,7 +83,7 @@ def init_errors(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         status = error.code or 500
         if status == 429:
             response, status = render_error(429)
@@ -89,7 +91,7 @@ def init_errors(app: Flask) -> None:
         return render_error(status)
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError):  # type: ignore[no-untyped-def]
+    def database_unavailable(error: OperationalError) -> tuple[str, int, dict[str, str]]:
         _rollback_quietly()
         # The driver's first line ("database is locked", "connection refused"): no SQL, no values.
         reason = str(error.orig).splitlines()[0][:120] if str(error.orig) else ""
@@ -100,7 +102,7 @@ def init_errors(app: Flask) -> None:
         return response, status, {"Retry-After": "30"}
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(error: Exception) -> tuple[str, int]:
         _rollback_quietly()
         incident = uuid.uuid4().hex[:12]
         logger.exception("incident %s on %s", incident, request.endpoint)

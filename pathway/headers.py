@@ -46,14 +46,14 @@ def add_security_headers(response: Response) -> Response:
         headers["X-Robots-Tag"] = "noindex, nofollow"
     else:
         default("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Pages hold health data: never keep them in a shared or browser cache.
+            default("Cache-Control", "no-store")
     https = current_app.config["PUBLIC_BASE_URL"].startswith("https://") or request.is_secure
     if https:
         default("Strict-Transport-Security", HSTS)
     # The route template (/s/<token>), never the path, is what the access log records.
     headers["X-Route"] = request.url_rule.rule if request.url_rule is not None else "-"
-    if request.endpoint != "static":
-        # Pages hold health data: never keep them in a shared or browser cache.
-        default("Cache-Control", "no-store")
     _harden_cookies(response, secure=https)
     return response
 

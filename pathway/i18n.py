@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol, cast
+
+from babel import Locale
 from babel.support import NullTranslations
 from flask import Flask, g, has_app_context, request
 from flask_babel import get_locale, get_translations
@@ -18,7 +22,8 @@ LANGUAGE_COOKIE = "lang"
 def select_locale() -> str:
     """The signed-in user's language, else the remembered choice, else French."""
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-        return current_user.locale
+        locale: str = current_user.locale
+        return locale
     chosen = request.cookies.get(LANGUAGE_COOKIE, "")
     return chosen if chosen in LOCALES else "fr"
 
@@ -41,7 +46,7 @@ def init_templates(app: Flask) -> None:
     escaped in an autoescaped template; `num` given to ngettext) but are installed as
     plain callables: Jinja's newstyle wrappers would add a call layer per string.
     """
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+    cast(_GettextEnvironment, app.jinja_env).install_gettext_callables(
         gettext=_gettext,
         ngettext=_ngettext,
         pgettext=_pgettext,
@@ -49,6 +54,12 @@ def init_templates(app: Flask) -> None:
         newstyle=False,
     )
     app.context_processor(lambda: {"current_locale": current_locale, CATALOGUE: catalogue()})
+
+
+class _GettextEnvironment(Protocol):
+    """A Jinja environment extended by the i18n extension (Flask-Babel adds it)."""
+
+    install_gettext_callables: Callable[..., None]
 
 
 CATALOGUE = "_catalogue"
@@ -63,7 +74,7 @@ def catalogue() -> NullTranslations:
     if not has_app_context():
         return get_translations()
     locale = get_locale()
-    found = g.get(CATALOGUE)
+    found: tuple[Locale | None, NullTranslations] | None = g.get(CATALOGUE)
     if found is None or found[0] is not locale:
         found = (locale, get_translations())
         setattr(g, CATALOGUE, found)

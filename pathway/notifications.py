@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 
 from pathway.db import session, utcnow
 from pathway.models import Notification, User
@@ -60,11 +61,78 @@ NOTIFICATION_TEXTS: dict[str, list[tuple[dict[str, str | None], Any]]] = {
         ),
         ({}, _l("A new letter to your GP was issued by your ETP team.")),
     ],
+    "programme_invitation": [  # programme, hospital, educator
+        (
+            {"educator": None, "programme": None, "hospital": None},
+            _l(
+                "%(educator)s invites you to join the therapeutic education programme "
+                "“%(programme)s” (%(hospital)s). Nothing is shared with the team unless you "
+                "accept: answer on your programme page."
+            ),
+        ),
+        (
+            {"educator": None, "programme": None},
+            _l(
+                "%(educator)s invites you to join the therapeutic education programme "
+                "“%(programme)s”. Nothing is shared with the team unless you accept: answer on "
+                "your programme page."
+            ),
+        ),
+    ],
+    "invitation_accepted": [  # patient, programme (to the educator who invited)
+        (
+            {"erased": "1", "programme": None},
+            _l(
+                "A patient who has since deleted their account accepted your invitation to "
+                "join “%(programme)s”."
+            ),
+        ),
+        (
+            {"patient": None, "programme": None},
+            _l("%(patient)s accepted your invitation to join “%(programme)s”."),
+        ),
+    ],
+    "invitation_declined": [  # email, programme (to the educator who invited)
+        (
+            {"erased": "1", "programme": None},
+            _l(
+                "An invitation to join “%(programme)s” was declined by a patient who has since "
+                "deleted their account."
+            ),
+        ),
+        (
+            {"email": None, "programme": None},
+            _l("The invitation sent to %(email)s to join “%(programme)s” was declined."),
+        ),
+    ],
+    "consent_recorded": [  # educator, date, programme
+        (
+            {"educator": None, "date": None, "programme": None},
+            _l(
+                "%(educator)s recorded that on %(date)s you agreed orally that your GP is "
+                "informed about your programme “%(programme)s”. If that is not right, withdraw "
+                "it on your programme page."
+            ),
+        ),
+    ],
+    "consent_withdrawn_for_you": [  # educator, programme
+        (
+            {"educator": None, "programme": None},
+            _l(
+                "%(educator)s recorded that you withdrew your agreement that your GP is "
+                "informed about your programme “%(programme)s”."
+            ),
+        ),
+    ],
     "share_locked": [  # label
         ({"label": None}, _l("The link “%(label)s” was locked after too many wrong passcodes.")),
         ({}, _l("One of your links was locked after too many wrong passcodes.")),
     ],
     "contribution_forwarded": [  # patient, author
+        (
+            {"erased": "1"},
+            _l("A patient who has since deleted their account passed on a reply."),
+        ),
         ({"patient": None, "author": None}, _l("%(patient)s passed on a reply from %(author)s.")),
     ],
     "team_replied": [  # programme, label
@@ -72,6 +140,9 @@ NOTIFICATION_TEXTS: dict[str, list[tuple[dict[str, str | None], Any]]] = {
     ],
 }
 NOTIFICATION_FALLBACK = _l("You have a new notification.")
+# What a notice about a patient keeps once that patient has deleted their account: values
+# that name nobody. Every other value (the patient's name or address, the GP's name) goes.
+KEPT_WHEN_ERASED = frozenset({"programme", "letter_kind", "version"})
 
 
 class _Params(dict[str, Any]):
@@ -89,12 +160,39 @@ def _values(kind: str, params: Mapping[str, Any] | None, link: str) -> dict[str,
 
 
 def notify(
-    user_id: int, kind: str, params: Mapping[str, Any] | None = None, link: str = ""
+    user_id: int,
+    kind: str,
+    params: Mapping[str, Any] | None = None,
+    link: str = "",
+    *,
+    patient_id: int | None = None,
 ) -> Notification:
-    """Add an in-app notification for one user (plain values only, no HTML)."""
-    notification = Notification(user_id=user_id, **_values(kind, params, link))
+    """Add an in-app notification for one user (plain values only, no HTML).
+
+    A notice to someone other than the patient it is about (a team member) gives that
+    patient's id, so that deleting the account erases the names it holds.
+    """
+    notification = Notification(
+        user_id=user_id, patient_id=patient_id, **_values(kind, params, link)
+    )
     session.add(notification)
     return notification
+
+
+def forget_patient(patient_id: int) -> int:
+    """Erase what other people's notices say of a patient who deletes their account: the
+    patient's name and address and the names of the people in them; the link, which leads
+    to what is deleted; and the patient's id. Returns how many notices were erased."""
+    notices = session.scalars(select(Notification).where(Notification.patient_id == patient_id))
+    erased = 0
+    for notice in notices:
+        kept = {k: v for k, v in (notice.params or {}).items() if k in KEPT_WHEN_ERASED}
+        notice.params = {**kept, "erased": "1"}
+        notice.link = ""
+        notice.patient_id = None
+        erased += 1
+    session.flush()
+    return erased
 
 
 _NOTICES = Notification.__table__
@@ -186,9 +284,12 @@ def notifications_for(user: User, limit: int = 50) -> list[dict[str, Any]]:
 
 def mark_notifications_read(user: User, now: dt.datetime | None = None) -> int:
     """Mark all the user's notifications read; return how many were unread."""
-    result = session.execute(
-        update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=now or utcnow())
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .values(read_at=now or utcnow())
+        ),
     )
     return result.rowcount or 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy.engine import CursorResult
 
 from pathway import audit
 from pathway.db import session, utcnow
@@ -44,16 +46,22 @@ def purge(
             session.scalar(select(func.count()).where(AccessEvent.occurred_at < cutoff)) or 0,
             session.scalar(select(func.count()).where(AuditEvent.occurred_at < cutoff)) or 0,
         )
-    access = session.execute(
-        delete(AccessEvent)
-        .where(AccessEvent.occurred_at < cutoff)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    audited = session.execute(
-        delete(AuditEvent)
-        .where(AuditEvent.occurred_at < cutoff)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    access = cast(
+        CursorResult[Any],
+        session.execute(
+            delete(AccessEvent)
+            .where(AccessEvent.occurred_at < cutoff)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    audited = cast(
+        CursorResult[Any],
+        session.execute(
+            delete(AuditEvent)
+            .where(AuditEvent.occurred_at < cutoff)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
     # The purge itself is a security event, recorded after the deletion so it is kept.
     audit.record(
         audit.Tag.RETENTION_PURGED, count=access + audited, reason=f"before {cutoff:%Y-%m-%d}"

@@ -1,6 +1,18 @@
-"""Test fixtures: one migrated database per run, one rolled-back transaction per test.
+"""Test fixtures: one migrated database per run, one rolled-back transaction per test,
+and the personas every test speaks of.
 
 DATABASE_URL selects the backend (PostgreSQL in CI); SQLite in a temporary file otherwise.
+
+The personas, one meaning each everywhere:
+- `alice`: Alice Martin, a patient with one item in every section, enrolled in Programme A;
+- `bob`: Bob Martin, another patient, enrolled in Programme B;
+- `claire`: Claire Dubois, educator of Programme A, Alice's programme;
+- `eve`: Eve, educator of Programme B, a team that has nothing to do with Alice;
+- `stranger`: a browser with no account, holding nothing but what a test hands it (a link).
+Beside them: `alice_enrollment` and `bob_enrollment` (their paths in those programmes),
+`programme_a` and `programme_b`, `alice_signed_in` (Alice signed in on `client`), and
+`client` and `other_client`, two browsers that sign in as whoever a test says.
+Everything else a test needs is made with tests/factories.py.
 """
 
 from __future__ import annotations
@@ -9,25 +21,32 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask, g, has_app_context
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from pathway import create_app
 from pathway.config import database_url
 from pathway.db import session as db_session
 from pathway.extensions import limiter
 from pathway.migrate import upgrade
+from pathway.models import Enrollment, Patient, Programme, User
+from tests.factories import enroll, make_educator, make_patient, sign_in
 
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
 PUBLIC_BASE_URL = "https://pathway.test"
 RATELIMIT_PREFIX = f"pathway-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+REDIS_URL = os.environ.get("PATHWAY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def is_postgres(url: str) -> bool:
@@ -79,16 +98,18 @@ def app_config(database_url_for_tests: str, tmp_path: Path) -> dict[str, Any]:
     return make_config(database_url_for_tests, tmp_path)
 
 
-@pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    """An app whose every commit lands in a transaction rolled back after the test."""
-    app = create_app(app_config)
+@contextmanager
+def rolled_back_app(config: dict[str, Any], reset_limits: bool = True) -> Iterator[Flask]:
+    """An app whose every commit lands in one transaction, rolled back at the end; its rate
+    limits emptied first unless the store is not to be asked."""
+    app = create_app(config)
     database = app.extensions["pathway.db"]
     connection = database.engine.connect()
     transaction = connection.begin()
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
-    with app.app_context():
-        limiter.reset()
+    if reset_limits:
+        with app.app_context():
+            limiter.reset()
     try:
         with app.app_context():
             yield app
@@ -99,7 +120,14 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def db(app: Flask):  # type: ignore[no-untyped-def]
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """An app whose every commit lands in a transaction rolled back after the test."""
+    with rolled_back_app(app_config) as app:
+        yield app
+
+
+@pytest.fixture
+def db(app: Flask) -> Session:
     """The session the app uses in this test (same transaction)."""
     return db_session
 
@@ -115,20 +143,20 @@ class Client(FlaskClient):
 
     def submit(
         self, url: str, data: dict[str, Any] | None = None, page: str | None = None, **kwargs: Any
-    ):  # type: ignore[no-untyped-def]
+    ) -> TestResponse:
         """POST a form as a browser would: fetch the page, take its token, post."""
         form = dict(data or {})
         form["csrf_token"] = self.csrf_token(page or url)
         return self.post(url, data=form, base_url=PUBLIC_BASE_URL, **kwargs)
 
-    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         """Serve the request in its own app context, as in production, then refresh the test's view.
 
         The test body holds an app context (for factories); Flask would reuse it for
         the request, sharing `g` (signed-in user, locale, session) between requests.
         """
         kwargs.setdefault("base_url", PUBLIC_BASE_URL)
-        outer = _cv_app.set(None)  # type: ignore[arg-type]
+        outer = _cv_app.set(None)
         try:
             return super().open(*args, **kwargs)
         finally:
@@ -140,11 +168,93 @@ class Client(FlaskClient):
 @pytest.fixture
 def client(app: Flask) -> Client:
     app.test_client_class = Client
-    return app.test_client()  # type: ignore[return-value]
+    return app.test_client()
 
 
 @pytest.fixture
 def other_client(app: Flask) -> Client:
     """A second, independent browser (another person)."""
     app.test_client_class = Client
-    return app.test_client()  # type: ignore[return-value]
+    return app.test_client()
+
+
+@pytest.fixture
+def in_request(app: Flask) -> Iterator[None]:
+    """A request around the test, as the domain runs in production (messages are translated)."""
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def shared_redis() -> redis.Redis:
+    """The Redis several app instances share; outside CI, its absence skips the test."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL} (outside CI)")
+    return client
+
+
+# Personas ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def claire(db: Session) -> User:
+    """Claire Dubois, educator of Programme A, the programme Alice follows."""
+    return make_educator("Claire Dubois", "Programme A")
+
+
+@pytest.fixture
+def eve(db: Session) -> User:
+    """Eve, educator of Programme B: another team, none of Alice's."""
+    return make_educator("Eve", "Programme B")
+
+
+@pytest.fixture
+def programme_a(claire: User) -> Programme:
+    return claire.programmes[0]
+
+
+@pytest.fixture
+def programme_b(eve: User) -> Programme:
+    return eve.programmes[0]
+
+
+@pytest.fixture
+def alice_enrollment(programme_a: Programme) -> Enrollment:
+    """Alice's path in Claire's Programme A (her BEP synthesis, two objectives)."""
+    return enroll(make_patient("Alice"), programme_a)
+
+
+@pytest.fixture
+def bob_enrollment(programme_b: Programme) -> Enrollment:
+    return enroll(make_patient("Bob"), programme_b)
+
+
+@pytest.fixture
+def alice(alice_enrollment: Enrollment) -> Patient:
+    """Alice Martin (alice@example.org): one item in every section, enrolled in Programme A."""
+    return alice_enrollment.patient
+
+
+@pytest.fixture
+def bob(bob_enrollment: Enrollment) -> Patient:
+    """Bob Martin (bob@example.org): a second patient, enrolled in Eve's Programme B."""
+    return bob_enrollment.patient
+
+
+@pytest.fixture
+def alice_signed_in(client: Client, alice: Patient) -> Patient:
+    """Alice, signed in on `client`: her own browser."""
+    sign_in(client, alice.user.email)
+    return alice
+
+
+@pytest.fixture
+def stranger(app: Flask) -> Client:
+    """Someone with no account: a GP or a crew holding only a link, or anyone at all."""
+    app.test_client_class = Client
+    return app.test_client()

@@ -1,17 +1,33 @@
-"""Personas and objects for tests: patient Alice, patient Bob, educator Eve of another programme."""
+"""Factories: the people and things tests are made of, built as the product builds them.
+
+The personas themselves (Alice, Bob, Claire, Eve, a stranger) are fixtures in conftest.py;
+they are made here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from pathway.auth import accounts
+from pathway.cards.service import create_card
 from pathway.db import session
 from pathway.models import (
+    AccessEvent,
     Allergy,
+    AttendanceStatus,
     CareRole,
     CareTeamMember,
+    Competency,
     Condition,
+    Consent,
     EmergencyContact,
     EmergencyProtocol,
     Enrollment,
@@ -20,18 +36,41 @@ from pathway.models import (
     Patient,
     Programme,
     Role,
+    Share,
     User,
     Workshop,
+    WorkshopAttendance,
 )
+from pathway.sharing import shares
+from pathway.sharing.recipient_routes import reply_panel
+from pathway.sharing.sections import EMERGENCY_SECTIONS, PRESETS, Audience, Section
+from pathway.sharing.view import build_view
 
 PASSWORD = "correct horse battery staple"
+# Hostile text for the fields a visitor or a patient types: all at once, or one by one.
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+PAYLOADS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 
 
-def make_user(email: str, role: Role = Role.PATIENT, password: str = PASSWORD, **fields) -> User:  # type: ignore[no-untyped-def]
+# People ----------------------------------------------------------------------------------
+
+
+def make_user(
+    email: str, role: Role = Role.PATIENT, password: str = PASSWORD, **fields: Any
+) -> User:
     user = User(email=email, password_hash=accounts.hash_password(password), role=role, **fields)
     session.add(user)
     session.flush()
     return user
+
+
+def make_educator(display_name: str, programme: str | None = None) -> User:
+    """An educator signing in as <first name>@example.org, in the named programme if any."""
+    email = f"{display_name.split()[0].lower()}@example.org"
+    educator = make_user(email, Role.EDUCATOR, display_name=display_name)
+    if programme is not None:
+        make_programme(programme, educator)
+    return educator
 
 
 def make_patient(
@@ -81,6 +120,9 @@ def make_patient(
     return patient
 
 
+# Programmes and paths --------------------------------------------------------------------
+
+
 def make_programme(name: str = "Programme A", educator: User | None = None) -> Programme:
     programme = Programme(
         name=name,
@@ -101,6 +143,7 @@ def make_programme(name: str = "Programme A", educator: User | None = None) -> P
 
 
 def enroll(patient: Patient, programme: Programme) -> Enrollment:
+    """The patient's path in the programme: a BEP synthesis, GP topics, two objectives."""
     enrollment = Enrollment(
         patient=patient,
         programme=programme,
@@ -117,7 +160,151 @@ def enroll(patient: Patient, programme: Programme) -> Enrollment:
     return enrollment
 
 
-def sign_in(client, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+def make_progress(enrollment: Enrollment, educator: User) -> Enrollment:
+    """A few weeks on: the first workshop attended, one competency, and the patient's oral
+    agreement that the GP is informed, recorded by the educator."""
+    enrollment.attendances = [
+        WorkshopAttendance(
+            workshop=enrollment.programme.workshops[0],
+            status=AttendanceStatus.ATTENDED,
+            scheduled_on=dt.date(2026, 10, 8),
+        )
+    ]
+    enrollment.competencies = [
+        Competency(text=f"{enrollment.patient.first_name} explains the warning signs")
+    ]
+    session.add(
+        Consent(
+            enrollment=enrollment,
+            method="oral",
+            recorded_by_id=educator.id,
+            recorded_by_name=educator.display_name,
+        )
+    )
+    session.flush()
+    return enrollment
+
+
+# Shares and emergency cards --------------------------------------------------------------
+
+
+def make_share(
+    patient: Patient,
+    audience: Audience = Audience.GP,
+    sections: Iterable[Section] | None = None,
+    **options: Any,
+) -> Share:
+    """A link made through the domain function, as the patient's page makes it."""
+    return shares.create_share(
+        patient,
+        audience=audience,
+        label=options.pop("label", "Dr Martin, cabinet de Trélazé"),
+        sections=tuple(sections) if sections is not None else PRESETS[audience],
+        **options,
+    )
+
+
+def make_card(patient: Patient, sections: Iterable[Section] = EMERGENCY_SECTIONS) -> Share:
+    """The patient's emergency card, made as the card page makes it (with its documents)."""
+    with current_app.test_request_context():
+        return create_card(patient, tuple(sections), actor=patient.user)
+
+
+def url_of(share: Share) -> str:
+    """The link as its holder has it: on PUBLIC_BASE_URL, /s/<token> or /e/<token>."""
+    with current_app.test_request_context():
+        return shares.share_url(share)
+
+
+def path_of(share: Share) -> str:
+    """The link's path, without the configured origin."""
+    return urlsplit(url_of(share)).path
+
+
+def events_of(share: Share) -> int:
+    """How many openings of the link the access log holds."""
+    return session.scalar(
+        select(func.count()).select_from(AccessEvent).where(AccessEvent.share_id == share.id)
+    )
+
+
+def count(model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# One sentinel string per section of make_patient("Alice"), enrolled in Programme A.
+SENTINELS: dict[Section, tuple[str, ...]] = {
+    Section.CONDITIONS: ("Alice condition",),
+    Section.TREATMENTS: ("Alice critical drug", "Alice daily drug"),
+    Section.ALLERGIES: ("Alice allergen",),
+    Section.EMERGENCY_PROTOCOL: (
+        "Alice situations",
+        "Alice what to do",
+        "Alice critical action",
+        "Alice what to avoid",
+        "Alice reference centre",
+    ),
+    Section.EMERGENCY_CONTACTS: ("Alice contact",),
+    Section.CARE_TEAM: ("Dr Alice GP", "gp-alice@medecin.mssante.fr"),
+    Section.ETP_PROGRESS: (
+        "Alice life objective",
+        "Alice treatment objective",
+        "Coordinator of Programme A",
+    ),
+    Section.TREATMENT_OBJECTIVES: ("Alice treatment objective",),
+    Section.LIFE_CONTEXT: ("Alice life context",),
+}
+
+
+def assert_scope(html: str, chosen: Iterable[Section]) -> None:
+    """Every sentinel of a shared section is in the page; no sentinel of only unshared ones is."""
+    chosen = set(chosen)
+    for sentinels in SENTINELS.values():
+        for sentinel in sentinels:
+            owners = {section for section, owned in SENTINELS.items() if sentinel in owned}
+            assert (sentinel in html) == bool(owners & chosen), (sentinel, owners, chosen)
+
+
+# Replies through a link ------------------------------------------------------------------
+
+
+def reply_data(**overrides: str) -> dict[str, str]:
+    """The reply form as a GP fills it in."""
+    data = {
+        "life_situation": "Lives alone since September.",
+        "comorbidities": "Type 2 diabetes.",
+        "recent_events": "Moved house.",
+        "proposed_objective": "Know when to call the GP during a flu",
+        "message": "Happy to discuss.",
+        "author_name": "Dr Paul Martin",
+        "author_role": "médecin traitant",
+        "author_contact": "paul.martin@medecin.mssante.fr",
+        "rpps": "10001234567",
+    }
+    data.update(overrides)
+    return data
+
+
+def post_reply(client, token: str, data: dict[str, str]) -> TestResponse:
+    """Post the reply form with this browser's CSRF token, as a visitor of the link would."""
+    return client.submit(f"/s/{token}/reply", data, page="/auth/login")
+
+
+def reply_panel_html(share: Share) -> str:
+    """The reply panel as the recipient's page includes it, opened by the link's token."""
+    token = shares.share_token(share)
+    with current_app.test_request_context(f"/s/{token}"):
+        return render_template(
+            "sharing/recipient/_panel.html",
+            view=build_view(share.patient_id, []),
+            panel=reply_panel(shares.open_link(token), token),
+        )
+
+
+# Browsers --------------------------------------------------------------------------------
+
+
+def sign_in(client, email: str, password: str = PASSWORD) -> TestResponse:
     response = client.submit("/auth/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
@@ -126,7 +313,7 @@ def sign_in(client, email: str, password: str = PASSWORD):  # type: ignore[no-un
 NAMING_LINK = re.compile(r'href="(/e/[^"/]+/who/[^"]+)"')
 
 
-def naming_path(client, card_path: str) -> str:  # type: ignore[no-untyped-def]
+def naming_path(client, card_path: str) -> str:
     """Open an emergency card as a responder; return its link to say who opened it."""
     page = client.get(card_path).get_data(as_text=True)
     found = NAMING_LINK.search(page)
@@ -134,6 +321,6 @@ def naming_path(client, card_path: str) -> str:  # type: ignore[no-untyped-def]
     return found.group(1)
 
 
-def name_opening(client, card_path: str, viewer: str):  # type: ignore[no-untyped-def]
+def name_opening(client, card_path: str, viewer: str) -> TestResponse:
     """Open an emergency card and name that opening, as a crew would."""
     return client.submit(naming_path(client, card_path), {"viewer": viewer})

@@ -8,18 +8,25 @@ import email.policy
 import re
 from pathlib import Path
 
+import pytest
 import time_machine
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
+from pathway import mail
 from pathway.auth import accounts
 from pathway.db import utcnow
 from pathway.models import AuditEvent, Invitation, Role, User
-from tests.factories import PASSWORD, make_patient, make_programme, make_user, sign_in
+from tests.factories import PASSWORD, make_user, sign_in
 
 NEW_PASSWORD = "une phrase de passe solide"
 
 
-def outbox_links(app, marker: str) -> list[str]:  # type: ignore[no-untyped-def]
+def outbox_links(app, marker: str) -> list[str]:
+    # A server sends the outbox once the response is written; the test client never
+    # closes its responses, so what they queued is sent here.
+    with app.app_context():
+        mail.deliver()
     links = []
     for path in sorted(Path(app.config["OUTBOX_DIR"]).glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -28,15 +35,13 @@ def outbox_links(app, marker: str) -> list[str]:  # type: ignore[no-untyped-def]
     return links
 
 
-def test_patient_signs_in_and_lands_on_their_summary(client, db) -> None:
-    make_patient("Alice")
+def test_patient_signs_in_and_lands_on_their_summary(client, db, alice) -> None:
     response = sign_in(client, "alice@example.org")
     assert response.headers["Location"] == "/patient/"
     assert client.get("/patient/").status_code == 200
 
 
-def test_educator_lands_on_their_patients(client, db) -> None:
-    make_user("eve@example.org", Role.EDUCATOR)
+def test_educator_lands_on_their_patients(client, db, eve) -> None:
     assert sign_in(client, "eve@example.org").headers["Location"] == "/team/"
 
 
@@ -105,44 +110,41 @@ def test_sign_in_events_are_audited_without_the_password(client, db) -> None:
         assert PASSWORD not in str(event.details)
 
 
-def test_logout_needs_post_and_ends_the_session(client, db) -> None:
-    make_patient("Alice")
+def test_logout_needs_post_and_ends_the_session(client, db, alice) -> None:
     sign_in(client, "alice@example.org")
     assert client.get("/auth/logout").status_code == 405
     client.submit("/auth/logout", page="/patient/")
     assert client.get("/patient/").status_code == 302
 
 
-def test_a_copied_cookie_stops_working_after_password_change(app, client, other_client, db) -> None:
-    patient = make_patient("Alice")
+def test_a_copied_cookie_stops_working_after_password_change(
+    app, client, other_client, db, alice
+) -> None:
     sign_in(client, "alice@example.org")
     name = app.config["SESSION_COOKIE_NAME"]
     cookie = client.get_cookie(name, domain="pathway.test")
     other_client.set_cookie(name, cookie.value, domain="pathway.test")
     assert other_client.get("/patient/").status_code == 200
-    accounts.set_password(patient.user, NEW_PASSWORD)
+    accounts.set_password(alice.user, NEW_PASSWORD)
     db.commit()
     assert other_client.get("/patient/").status_code == 302
 
 
-def test_staff_session_ends_after_idle_time(client, db) -> None:
-    make_user("eve@example.org", Role.EDUCATOR)
+def test_staff_session_ends_after_idle_time(client, db, eve) -> None:
     sign_in(client, "eve@example.org")
     assert client.get("/team/").status_code == 200
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)):
         assert client.get("/team/").status_code == 302
 
 
-def test_session_cookie_is_httponly_and_lax(client, db) -> None:
-    make_user("eve@example.org", Role.EDUCATOR)
+def test_session_cookie_is_httponly_and_lax(client, db, eve) -> None:
     response = sign_in(client, "eve@example.org")
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
 
 
-def test_sign_in_refuses_to_redirect_to_another_site(client, db) -> None:
-    make_patient("Alice")
+def test_sign_in_refuses_to_redirect_to_another_site(client, db, alice) -> None:
     token = client.csrf_token()
     response = client.post(
         "/auth/login?next=https://evil.example/",
@@ -151,8 +153,7 @@ def test_sign_in_refuses_to_redirect_to_another_site(client, db) -> None:
     assert response.headers["Location"] == "/patient/"
 
 
-def test_a_patient_cannot_open_team_pages(client, db) -> None:
-    make_patient("Alice")
+def test_a_patient_cannot_open_team_pages(client, db, alice) -> None:
     sign_in(client, "alice@example.org")
     assert client.get("/team/").status_code == 404
 
@@ -160,54 +161,58 @@ def test_a_patient_cannot_open_team_pages(client, db) -> None:
 # Invitations -------------------------------------------------------------------------
 
 
-def invite(app, client, db, email: str = "newpatient@example.org") -> str:  # type: ignore[no-untyped-def]
-    educator = make_user("eve@example.org", Role.EDUCATOR)
-    programme = make_programme(educator=educator)
-    sign_in(client, "eve@example.org")
-    response = client.submit(
+def invite(
+    client, programme, email: str, first_name: str = "Nina", last_name: str = "Durand"
+) -> TestResponse:
+    """An educator of the programme, signed in on `client`, invites a new patient into it."""
+    return client.submit(
         "/team/patients/new",
         {
             "programme_id": programme.id,
-            "first_name": "Nina",
-            "last_name": "Durand",
+            "first_name": first_name,
+            "last_name": last_name,
             "birth_date": "1990-05-06",
             "email": email,
         },
     )
+
+
+@pytest.fixture
+def invitation_link(app, client, programme_a) -> str:
+    """The path of the link in the mail Claire's invitation sends Nina; Claire signed out."""
+    sign_in(client, "claire@example.org")
+    response = invite(client, programme_a, "newpatient@example.org")
     assert response.status_code == 302, response.get_data(as_text=True)
     client.submit("/auth/logout", page="/team/")
     [link] = outbox_links(app, "invitation")
     return link.removeprefix("https://pathway.test")
 
 
-def test_invitation_lets_the_patient_choose_a_password_once(app, client, db) -> None:
-    path = invite(app, client, db)
+def test_invitation_lets_the_patient_choose_a_password_once(client, db, invitation_link) -> None:
     # Opening the link (as a mail scanner would) consumes nothing.
-    assert client.get(path).status_code == 200
-    assert client.get(path).status_code == 200
-    response = client.submit(path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert client.get(invitation_link).status_code == 200
+    assert client.get(invitation_link).status_code == 200
+    response = client.submit(invitation_link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.headers["Location"] == "/patient/"
     client.submit("/auth/logout", page="/patient/")
-    used = client.get(path)
+    used = client.get(invitation_link)
     assert used.status_code == 410
     assert "déjà été utilisée" in used.get_data(as_text=True)
     sign_in(client, "newpatient@example.org", NEW_PASSWORD)
 
 
-def test_expired_invitation_is_refused(app, client, db) -> None:
-    path = invite(app, client, db)
+def test_expired_invitation_is_refused(client, db, invitation_link) -> None:
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=8)):
-        response = client.get(path)
+        response = client.get(invitation_link)
     assert response.status_code == 410
     assert "expiré" in response.get_data(as_text=True)
 
 
-def test_invitation_expired_in_the_database_is_refused(app, client, db) -> None:
-    path = invite(app, client, db)
+def test_invitation_expired_in_the_database_is_refused(client, db, invitation_link) -> None:
     invitation = db.scalar(select(Invitation))
     invitation.expires_at = utcnow() - dt.timedelta(seconds=1)
     db.commit()
-    assert client.get(path).status_code == 410
+    assert client.get(invitation_link).status_code == 410
 
 
 def test_forged_invitation_is_refused(client, db) -> None:
@@ -216,32 +221,25 @@ def test_forged_invitation_is_refused(client, db) -> None:
     assert "pas valide" in response.get_data(as_text=True)
 
 
-def test_invitation_refuses_weak_or_mismatched_passwords_and_stays_usable(app, client, db) -> None:
-    path = invite(app, client, db)
-    short = client.submit(path, {"password": "short", "confirm": "short"})
+def test_invitation_refuses_weak_or_mismatched_passwords_and_stays_usable(
+    client, db, invitation_link
+) -> None:
+    short = client.submit(invitation_link, {"password": "short", "confirm": "short"})
     assert "au moins 12 caractères" in short.get_data(as_text=True)
-    mismatch = client.submit(path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"})
+    mismatch = client.submit(
+        invitation_link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"}
+    )
     assert "Les deux mots de passe sont différents." in mismatch.get_data(as_text=True)
     assert db.scalar(select(Invitation)).used_at is None
     assert db.scalar(select(User).where(User.email == "newpatient@example.org")) is None
 
 
 def test_inviting_an_existing_account_email_is_refused_and_nothing_is_saved(
-    app, client, db
+    client, db, programme_a
 ) -> None:
     make_user("taken@example.org")
-    educator = make_user("eve@example.org", Role.EDUCATOR)
-    programme = make_programme(educator=educator)
-    sign_in(client, "eve@example.org")
-    response = client.submit(
-        "/team/patients/new",
-        {
-            "programme_id": programme.id,
-            "first_name": "A",
-            "last_name": "B",
-            "email": "taken@example.org",
-        },
-    )
+    sign_in(client, "claire@example.org")
+    response = invite(client, programme_a, "taken@example.org", first_name="A", last_name="B")
     assert response.status_code == 200
     assert "Un compte existe déjà" in response.get_data(as_text=True)
     assert db.scalar(select(Invitation)) is None

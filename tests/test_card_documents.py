@@ -18,24 +18,17 @@ from sqlalchemy import select
 
 from pathway import tokens
 from pathway.cards import artifacts, qr
-from pathway.cards.service import create_card, regenerate_card, update_card
+from pathway.cards.service import regenerate_card, update_card
 from pathway.models import Allergy, Condition, ShareArtifact
 from pathway.sharing.sections import EMERGENCY_SECTIONS, Section
 from pathway.sharing.shares import share_url
 from tests.conftest import PUBLIC_BASE_URL
-from tests.factories import make_patient
+from tests.factories import make_card, url_of
 
 ID1_POINTS = (85.6 / 25.4 * 72, 54 / 25.4 * 72)  # 242.6 × 153.1 pt
 
 
-def make_card(app, patient, sections=EMERGENCY_SECTIONS):  # type: ignore[no-untyped-def]
-    """Alice creates her emergency card; return it and its canonical URL."""
-    with app.test_request_context(base_url=PUBLIC_BASE_URL):
-        card = create_card(patient, tuple(sections), actor=patient.user)
-        return card, share_url(card)
-
-
-def document(app, card, name: str) -> bytes:  # type: ignore[no-untyped-def]
+def document(app, card, name: str) -> bytes:
     with app.test_request_context(base_url=PUBLIC_BASE_URL):
         return artifacts.artifact(card, name).data
 
@@ -75,19 +68,16 @@ def rasterise(data: bytes, tmp_path: Path, page: int) -> bytes:
     return (tmp_path / "page.png").read_bytes()
 
 
-@pytest.fixture
-def alice(db):  # type: ignore[no-untyped-def]
-    return make_patient("Alice")
-
-
 def test_qr_png_decodes_to_the_exact_card_url(app, alice) -> None:
-    card, url = make_card(app, alice)
+    card = make_card(alice)
+    url = url_of(card)
     assert url.startswith(PUBLIC_BASE_URL + "/e/")
     assert decode_png(document(app, card, artifacts.QR_PNG)) == [url]
 
 
 def test_qr_svg_is_a_scalable_image_of_the_same_code(app, alice) -> None:
-    card, url = make_card(app, alice)
+    card = make_card(alice)
+    url = url_of(card)
     svg = document(app, card, artifacts.QR_SVG).decode("utf-8")
     assert "<svg" in svg and "<script" not in svg
     assert svg == qr.qr_svg(url)
@@ -120,7 +110,7 @@ def test_card_urls_fit_qr_version_7_at_level_m_and_decode_back(
 
 
 def test_card_pdf_has_two_id1_pages_holding_the_critical_facts(app, alice) -> None:
-    card, _ = make_card(app, alice)
+    card = make_card(alice)
     data = document(app, card, artifacts.CARD_PDF)
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert len(reader.pages) == 2
@@ -143,14 +133,15 @@ def test_card_pdf_has_two_id1_pages_holding_the_critical_facts(app, alice) -> No
 
 
 def test_card_pdf_qr_code_decodes_to_the_card_url_once_printed(app, alice, tmp_path) -> None:
-    card, url = make_card(app, alice)
+    card = make_card(alice)
+    url = url_of(card)
     back = rasterise(document(app, card, artifacts.CARD_PDF), tmp_path, page=2)
     assert decode_png(back) == [url]
 
 
 def test_card_is_printed_in_the_patients_language(app, alice) -> None:
     alice.user.locale = "en"
-    card, _ = make_card(app, alice)
+    card = make_card(alice)
     text = " ".join(pdf_text(document(app, card, artifacts.CARD_PDF)).split())
     assert "Scan for up-to-date information" in text
     assert "EMERGENCY CARD" in text
@@ -164,13 +155,13 @@ def test_card_stays_two_pages_when_every_field_is_very_long(app, alice) -> None:
     alice.allergies = [Allergy(substance="W" * 200) for _ in range(10)]
     alice.emergency_protocol.critical_action = "W" * 200
     alice.emergency_protocol.reference_centre = "W" * 200
-    card, _ = make_card(app, alice)
+    card = make_card(alice)
     assert len(pypdf.PdfReader(io.BytesIO(document(app, card, artifacts.CARD_PDF))).pages) == 2
 
 
 def test_card_never_claims_no_allergy_when_allergies_are_not_on_the_card(app, alice) -> None:
     sections = [s for s in EMERGENCY_SECTIONS if s != Section.ALLERGIES]
-    card, _ = make_card(app, alice, sections)
+    card = make_card(alice, sections)
     text = pdf_text(document(app, card, artifacts.CARD_PDF))
     assert "Alice allergen" not in text
     assert "aucune connue" not in text and "Allergies" not in text
@@ -180,7 +171,7 @@ def test_markup_in_patient_fields_is_printed_as_literal_text(app, alice) -> None
     alice.conditions[0].label = '<img src="file:///etc/passwd">'
     alice.allergies[0].substance = "<script>alert(1)</script>"
     alice.emergency_protocol.critical_action = '<link rel="attachment" href="file:///etc/hostname">'
-    card, _ = make_card(app, alice)
+    card = make_card(alice)
     data = document(app, card, artifacts.CARD_PDF)
     text = " ".join(pdf_text(data).split())
     assert "<script>alert(1)</script>" in text
@@ -190,7 +181,8 @@ def test_markup_in_patient_fields_is_printed_as_literal_text(app, alice) -> None
 
 
 def test_lockscreen_image_is_phone_portrait_and_its_qr_decodes(app, alice) -> None:
-    card, url = make_card(app, alice)
+    card = make_card(alice)
+    url = url_of(card)
     data = document(app, card, artifacts.LOCKSCREEN_PNG)
     image = Image.open(io.BytesIO(data))
     assert image.size == (1170, 2532)
@@ -207,7 +199,7 @@ def test_documents_are_made_once_per_token_version(app, db, alice, monkeypatch) 
     monkeypatch.setattr(
         artifacts, "render_lockscreen", lambda *a: calls.append("lock") or real_lock(*a)
     )
-    card, _ = make_card(app, alice)
+    card = make_card(alice)
     assert calls == ["card", "lock"]
     first_pdf = document(app, card, artifacts.CARD_PDF)
     assert document(app, card, artifacts.CARD_PDF) == first_pdf
@@ -228,7 +220,8 @@ def test_documents_are_made_once_per_token_version(app, db, alice, monkeypatch) 
 
 
 def test_printed_card_is_stale_after_a_summary_change_until_updated(app, alice) -> None:
-    card, url = make_card(app, alice)
+    card = make_card(alice)
+    url = url_of(card)
     qr_before = document(app, card, artifacts.QR_PNG)
     with app.test_request_context(base_url=PUBLIC_BASE_URL):
         assert not artifacts.is_stale(card)
@@ -242,7 +235,7 @@ def test_printed_card_is_stale_after_a_summary_change_until_updated(app, alice) 
 
 
 def test_card_has_no_expiry_and_no_passcode(app, alice) -> None:
-    card, _ = make_card(app, alice)
+    card = make_card(alice)
     assert card.expires_at is None and card.passcode_hash is None
     assert card.kind.value == "emergency" and card.audience.value == "paramedic"
 

@@ -8,31 +8,34 @@ from sqlalchemy import select
 
 from pathway import notifications
 from pathway.db import utcnow
-from pathway.models import Contribution, ContributionStatus, Message, Notification, Objective, Role
+from pathway.models import (
+    Contribution,
+    ContributionStatus,
+    Enrollment,
+    Message,
+    Notification,
+    Objective,
+    Share,
+)
 from pathway.sharing import replies as exchanges
 from pathway.sharing import shares
 from pathway.sharing.sections import Audience
 from pathway.team import replies as team_replies
-from tests.factories import enroll, make_patient, make_programme, make_user
-from tests.test_conversation import make_share, reply_data
+from tests.factories import enroll, make_educator, make_share, reply_data
+
+# Messages are translated: the domain runs inside a request, as in production.
+pytestmark = pytest.mark.usefixtures("in_request")
 
 
-@pytest.fixture(autouse=True)
-def in_request(app):  # type: ignore[no-untyped-def]
-    """Messages are translated: the domain runs inside a request, as in production."""
-    with app.test_request_context():
-        yield
+def forwarded_reply(share: Share, enrollment: Enrollment) -> Contribution:
+    """A GP replies through the link and the patient passes the reply on to that team."""
+    contribution = exchanges.submit_contribution(share, reply_data())
+    exchanges.forward(contribution, enrollment.id)
+    return contribution
 
 
-@pytest.fixture
-def alice(db):  # type: ignore[no-untyped-def]
-    return make_patient("Alice")
-
-
-def test_a_reply_is_pending_for_the_patient_and_notifies_her_only(db, alice) -> None:
-    claire = make_user("claire@example.org", Role.EDUCATOR)
-    enroll(alice, make_programme("Programme A", claire))
-    share = make_share(alice)
+def test_a_reply_is_pending_for_the_patient_and_notifies_her_only(db, alice, claire) -> None:
+    share = make_share(alice, allow_replies=True)
 
     contribution = exchanges.submit_contribution(share, reply_data())
 
@@ -55,7 +58,7 @@ def test_replies_are_refused_on_a_closed_share(db, alice, state) -> None:
     elif state == "locked":
         share.locked_at = utcnow()
     elif state == "pharmacist_without_replies":
-        share = make_share(alice, allow_replies=False, audience=Audience.PHARMACIST)
+        share = make_share(alice, Audience.PHARMACIST)
 
     with pytest.raises(exchanges.RepliesClosed):
         exchanges.submit_contribution(share, reply_data())
@@ -65,14 +68,16 @@ def test_replies_are_refused_on_a_closed_share(db, alice, state) -> None:
 def test_text_is_stored_as_typed(db, alice) -> None:
     typed = "  <b>Bold?</b> see https://example.org & co\nsecond line  "
 
-    contribution = exchanges.submit_contribution(make_share(alice), reply_data(message=typed))
+    contribution = exchanges.submit_contribution(
+        make_share(alice, allow_replies=True), reply_data(message=typed)
+    )
 
     assert contribution.message == typed.strip()
 
 
 @pytest.mark.parametrize(("field", "limit"), sorted(exchanges.LIMITS.items()))
 def test_every_field_has_a_size_limit(db, alice, field, limit) -> None:
-    share = make_share(alice)
+    share = make_share(alice, allow_replies=True)
     value = "1" * (limit + 1)
 
     with pytest.raises(exchanges.ExchangeError) as refused:
@@ -83,7 +88,7 @@ def test_every_field_has_a_size_limit(db, alice, field, limit) -> None:
 
 
 def test_rpps_spaces_are_ignored_and_letters_refused(db, alice) -> None:
-    share = make_share(alice)
+    share = make_share(alice, allow_replies=True)
 
     stored = exchanges.submit_contribution(share, reply_data(rpps="100 0123 4567"))
     with pytest.raises(exchanges.ExchangeError):
@@ -92,14 +97,14 @@ def test_rpps_spaces_are_ignored_and_letters_refused(db, alice) -> None:
     assert stored.rpps == "10001234567"
 
 
-def test_forward_goes_to_the_chosen_enrollment_and_its_educators(db, alice) -> None:
-    claire = make_user("claire@example.org", Role.EDUCATOR)
-    dan = make_user("dan@example.org", Role.EDUCATOR)
-    eve = make_user("eve@example.org", Role.EDUCATOR)
-    first = enroll(alice, make_programme("Programme A", claire))
-    second = enroll(alice, make_programme("Programme B", dan))
-    make_programme("Programme C", eve)
-    contribution = exchanges.submit_contribution(make_share(alice), reply_data())
+def test_forward_goes_to_the_chosen_enrollment_and_its_educators(
+    db, alice, alice_enrollment, claire, eve
+) -> None:
+    dan = make_educator("Dan", "Programme C")
+    second = enroll(alice, dan.programmes[0])
+    contribution = exchanges.submit_contribution(
+        make_share(alice, allow_replies=True), reply_data()
+    )
 
     exchanges.forward(contribution, second.id, "For the dietitian")
 
@@ -111,81 +116,82 @@ def test_forward_goes_to_the_chosen_enrollment_and_its_educators(db, alice) -> N
     assert notifications.unread_count(eve) == 0
     assert [c.id for c in team_replies.forwarded_to(dan)] == [contribution.id]
     assert team_replies.forwarded_to(claire) == []
-    assert first.id != second.id
+    assert alice_enrollment.id != second.id
 
 
-def test_forward_is_refused_without_an_enrollment_or_twice(db, alice) -> None:
-    contribution = exchanges.submit_contribution(make_share(alice), reply_data())
+def test_forward_is_refused_without_an_enrollment_or_twice(db, alice, alice_enrollment) -> None:
+    contribution = exchanges.submit_contribution(
+        make_share(alice, allow_replies=True), reply_data()
+    )
     with pytest.raises(exchanges.ExchangeError):
         exchanges.forward(contribution, None)
 
-    enrollment = enroll(alice, make_programme("Programme A"))
-    exchanges.forward(contribution, enrollment.id)
+    exchanges.forward(contribution, alice_enrollment.id)
     with pytest.raises(exchanges.ExchangeError):
-        exchanges.forward(contribution, enrollment.id)
+        exchanges.forward(contribution, alice_enrollment.id)
     with pytest.raises(exchanges.ExchangeError):
         exchanges.keep(contribution)
 
 
-def test_a_kept_reply_can_still_be_forwarded_later(db, alice) -> None:
-    enrollment = enroll(alice, make_programme("Programme A"))
-    contribution = exchanges.submit_contribution(make_share(alice), reply_data())
+def test_a_kept_reply_can_still_be_forwarded_later(db, alice, alice_enrollment) -> None:
+    contribution = exchanges.submit_contribution(
+        make_share(alice, allow_replies=True), reply_data()
+    )
 
     exchanges.keep(contribution)
-    exchanges.forward(contribution, enrollment.id)
+    exchanges.forward(contribution, alice_enrollment.id)
 
     assert contribution.status == ContributionStatus.FORWARDED
 
 
-def test_team_sees_only_forwarded_replies_of_a_conversation(db, alice) -> None:
-    claire = make_user("claire@example.org", Role.EDUCATOR)
-    enrollment = enroll(alice, make_programme("Programme A", claire))
-    share = make_share(alice)
+def test_team_sees_only_forwarded_replies_of_a_conversation(
+    db, alice, alice_enrollment, claire
+) -> None:
+    share = make_share(alice, allow_replies=True)
     kept = exchanges.submit_contribution(share, reply_data(message="Kept one"))
     sent = exchanges.submit_contribution(share, reply_data(message="Forwarded one"))
     exchanges.keep(kept)
-    exchanges.forward(sent, enrollment.id, "Alice's comment")
+    exchanges.forward(sent, alice_enrollment.id, "Alice's comment")
 
     team_view = team_replies.team_conversation(share.id)
-    holder_view = exchanges.conversation_for(share)
+    holder_view = exchanges.conversation_for(share.id)
 
     team_text = repr(team_view)
     assert "Forwarded one" in team_text and "Kept one" not in team_text
     assert "Alice's comment" in team_text
     assert "Alice's comment" not in repr(holder_view)
     assert all("status" not in entry for entry in holder_view)
-    assert [e["id"] for e in team_replies.forwarded_for_enrollment(enrollment)] == [sent.id]
+    assert [e["id"] for e in team_replies.forwarded_for_enrollment(alice_enrollment)] == [sent.id]
 
 
-def test_adopting_respects_the_three_objectives_rule(db, alice) -> None:
-    claire = make_user("claire@example.org", Role.EDUCATOR)
-    enrollment = enroll(alice, make_programme("Programme A", claire))  # two objectives
-    share = make_share(alice)
+def test_adopting_respects_the_three_objectives_rule(db, alice, alice_enrollment, claire) -> None:
+    assert len(alice_enrollment.objectives) == 2
+    share = make_share(alice, allow_replies=True)
     first = exchanges.submit_contribution(share, reply_data(proposed_objective="Objective three"))
     second = exchanges.submit_contribution(share, reply_data(proposed_objective="Objective four"))
-    exchanges.forward(first, enrollment.id)
-    exchanges.forward(second, enrollment.id)
+    exchanges.forward(first, alice_enrollment.id)
+    exchanges.forward(second, alice_enrollment.id)
 
     objective = team_replies.adopt_objective(first, claire)
     with pytest.raises(exchanges.ExchangeError) as refused:
         team_replies.adopt_objective(second, claire)
 
     assert objective.proposed_by == "Dr Paul Martin (médecin traitant)"
-    assert len(enrollment.objectives) == 3
+    assert len(alice_enrollment.objectives) == 3
     assert "3" in str(refused.value)
     assert second.objective_adopted_at is None
     assert db.scalar(select(Objective).where(Objective.text == "Objective four")) is None
 
 
-def test_adopting_needs_a_proposal_and_a_forwarded_reply(app, db, alice) -> None:
+def test_adopting_needs_a_proposal_and_a_forwarded_reply(
+    app, db, alice, alice_enrollment, claire
+) -> None:
     from werkzeug.exceptions import NotFound
 
-    claire = make_user("claire@example.org", Role.EDUCATOR)
-    enrollment = enroll(alice, make_programme("Programme A", claire))
-    share = make_share(alice)
+    share = make_share(alice, allow_replies=True)
     pending = exchanges.submit_contribution(share, reply_data())
     empty = exchanges.submit_contribution(share, reply_data(proposed_objective=""))
-    exchanges.forward(empty, enrollment.id)
+    exchanges.forward(empty, alice_enrollment.id)
 
     with pytest.raises(NotFound):
         team_replies.adopt_objective(pending, claire)
@@ -193,12 +199,11 @@ def test_adopting_needs_a_proposal_and_a_forwarded_reply(app, db, alice) -> None
         team_replies.adopt_objective(empty, claire)
 
 
-def test_team_reply_is_a_message_on_the_share_and_notifies_the_patient(db, alice) -> None:
-    claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
-    enrollment = enroll(alice, make_programme("Programme A", claire))
-    share = make_share(alice)
-    contribution = exchanges.submit_contribution(share, reply_data())
-    exchanges.forward(contribution, enrollment.id)
+def test_team_reply_is_a_message_on_the_share_and_notifies_the_patient(
+    db, alice, alice_enrollment, claire
+) -> None:
+    share = make_share(alice, allow_replies=True)
+    contribution = forwarded_reply(share, alice_enrollment)
 
     message = team_replies.team_reply(contribution, claire, "  Thank you  ")
 
@@ -209,16 +214,15 @@ def test_team_reply_is_a_message_on_the_share_and_notifies_the_patient(db, alice
         for n in db.scalars(select(Notification).where(Notification.user_id == alice.user_id))
     ]
     assert "team_replied" in kinds
-    entries = exchanges.conversation_for(share)
+    entries = exchanges.conversation_for(share.id)
     assert [e["type"] for e in entries] == ["contribution", "message"]
 
 
-def test_team_reply_refused_on_a_dead_link_or_when_empty(db, alice) -> None:
-    claire = make_user("claire@example.org", Role.EDUCATOR)
-    enrollment = enroll(alice, make_programme("Programme A", claire))
-    share = make_share(alice)
-    contribution = exchanges.submit_contribution(share, reply_data())
-    exchanges.forward(contribution, enrollment.id)
+def test_team_reply_refused_on_a_dead_link_or_when_empty(
+    db, alice, alice_enrollment, claire
+) -> None:
+    share = make_share(alice, allow_replies=True)
+    contribution = forwarded_reply(share, alice_enrollment)
 
     with pytest.raises(exchanges.ExchangeError):
         team_replies.team_reply(contribution, claire, "   ")
@@ -229,17 +233,17 @@ def test_team_reply_refused_on_a_dead_link_or_when_empty(db, alice) -> None:
 
 
 def test_deleting_removes_the_reply_from_every_view(db, alice) -> None:
-    share = make_share(alice)
+    share = make_share(alice, allow_replies=True)
     contribution = exchanges.submit_contribution(share, reply_data())
 
     exchanges.delete(contribution)
 
-    assert exchanges.conversation_for(share) == []
+    assert exchanges.conversation_for(share.id) == []
     assert exchanges.contributions_of(alice) == []
 
 
 def test_pending_replies_come_first(db, alice) -> None:
-    share = make_share(alice)
+    share = make_share(alice, allow_replies=True)
     older = exchanges.submit_contribution(share, reply_data(message="older"))
     kept = exchanges.submit_contribution(share, reply_data(message="kept"))
     exchanges.keep(kept)
@@ -330,8 +334,7 @@ def test_notification_links_stay_on_the_site(db, alice, link) -> None:
     assert notice.link == ""
 
 
-def test_unread_count_and_mark_read_are_per_user(db, alice) -> None:
-    bob = make_patient("Bob")
+def test_unread_count_and_mark_read_are_per_user(db, alice, bob) -> None:
     notifications.notify(alice.user_id, "emergency_opened")
     notifications.notify(alice.user_id, "letter_issued")
     notifications.notify(bob.user_id, "letter_issued")

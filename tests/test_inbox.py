@@ -8,52 +8,35 @@ import pytest
 from sqlalchemy import func, select
 
 from pathway import notifications
-from pathway.models import Contribution, ContributionStatus, Message, Objective, Role
+from pathway.db import session
+from pathway.models import Contribution, ContributionStatus, Enrollment, Message, Objective, Share
 from pathway.sharing import replies as exchanges
 from pathway.sharing import shares
 from pathway.team import replies as team_replies
 from tests.conftest import Client
-from tests.factories import enroll, make_patient, make_programme, make_user, sign_in
-from tests.test_conversation import XSS, make_share, panel_html, post_reply, reply_data
+from tests.factories import XSS, make_share, post_reply, reply_data, reply_panel_html, sign_in
 
 
 @pytest.fixture
-def world(db):  # type: ignore[no-untyped-def]
-    """Alice enrolled in Claire's programme; Bob and Eve elsewhere."""
-    claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois, IDE")
-    eve = make_user("eve@example.org", Role.EDUCATOR, display_name="Eve")
-    programme = make_programme("Programme A", claire)
-    other_programme = make_programme("Programme B", eve)
-    alice = make_patient("Alice")
-    bob = make_patient("Bob")
-    alice_enrollment = enroll(alice, programme)
-    enroll(bob, other_programme)
-    share = make_share(alice)
-    return {
-        "claire": claire,
-        "eve": eve,
-        "alice": alice,
-        "bob": bob,
-        "enrollment": alice_enrollment,
-        "share": share,
-        "token": shares.share_token(share),
-    }
+def gp_link(alice) -> Share:
+    """Alice's link for her GP, open to replies."""
+    return make_share(alice, allow_replies=True)
 
 
-def gp_replies(browser, world, **fields):  # type: ignore[no-untyped-def]
-    response = post_reply(browser, world["token"], reply_data(**fields))
+def gp_replies(gp: Client, link: Share, **fields: str) -> Contribution:
+    """The GP, holding only the link, replies through it; return the stored reply."""
+    response = post_reply(gp, shares.share_token(link), reply_data(**fields))
     assert response.status_code == 303
-    return
-
-
-def gp_browser(app):  # type: ignore[no-untyped-def]
-    """The GP's own browser: no account, only the link."""
-    return Client(app, app.response_class, use_cookies=True)
-
-
-def only_contribution(db) -> Contribution:  # type: ignore[no-untyped-def]
-    contribution = db.scalar(select(Contribution).order_by(Contribution.id.desc()))
+    contribution = session.scalar(select(Contribution).order_by(Contribution.id.desc()))
     assert contribution is not None
+    return contribution
+
+
+def forwarded(gp: Client, link: Share, enrollment: Enrollment) -> Contribution:
+    """A reply the GP sent and Alice passed on to her programme's team."""
+    contribution = gp_replies(gp, link)
+    exchanges.forward(contribution, enrollment.id)
+    session.commit()
     return contribution
 
 
@@ -62,11 +45,13 @@ def unread_badge(page: str) -> str | None:
     return match.group(1) if match else None
 
 
-def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
-    gp = gp_browser(app)
+def test_the_whole_round_trip(
+    app, db, client, other_client, alice, alice_enrollment, claire, stranger, gp_link
+) -> None:
     # 1. The GP replies through the link.
-    gp_replies(gp, world, proposed_objective="Savoir quand appeler le médecin traitant")
-    contribution = only_contribution(db)
+    contribution = gp_replies(
+        stranger, gp_link, proposed_objective="Savoir quand appeler le médecin traitant"
+    )
 
     # 2. Alice sees it first: notification badge, inbox, detail.
     sign_in(client, "alice@example.org")
@@ -90,13 +75,13 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
     page = f"/inbox/contributions/{contribution.id}"
     response = client.submit(
         f"/inbox/contributions/{contribution.id}/forward",
-        {"enrollment": str(world["enrollment"].id), "comment": "Please read, Alice"},
+        {"enrollment": str(alice_enrollment.id), "comment": "Please read, Alice"},
         page=page,
     )
     assert response.status_code == 302
     db.refresh(contribution)
     assert contribution.status == ContributionStatus.FORWARDED
-    assert contribution.enrollment_id == world["enrollment"].id
+    assert contribution.enrollment_id == alice_enrollment.id
 
     # 4. Claire is notified, sees it with author and date, and adopts the objective.
     team_inbox = other_client.get("/inbox/").get_data(as_text=True)
@@ -105,7 +90,7 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
     team_page = other_client.get(f"/team/replies/{contribution.id}").get_data(as_text=True)
     assert "Please read, Alice" in team_page
     assert "paul.martin@medecin.mssante.fr" in team_page
-    world["enrollment"].objectives.pop()  # two → one objective, so adopting makes two
+    alice_enrollment.objectives.pop()  # two → one objective, so adopting makes two
     db.commit()
     response = other_client.submit(
         f"/team/replies/{contribution.id}/adopt",
@@ -117,7 +102,7 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
         select(Objective).where(Objective.text == "Savoir quand appeler le médecin traitant")
     )
     assert adopted is not None
-    assert adopted.enrollment_id == world["enrollment"].id
+    assert adopted.enrollment_id == alice_enrollment.id
     assert adopted.proposed_by == "Dr Paul Martin (médecin traitant)"
 
     # 5. Claire answers; the answer is on the same link.
@@ -130,14 +115,14 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
     assert db.scalar(select(func.count()).select_from(Message)) == 1
 
     # 6. The GP sees the answer on the same /s/ link.
-    panel = panel_html(app, world["token"], world["alice"])
+    panel = reply_panel_html(gp_link)
     assert "Merci, nous en parlerons à l&#39;atelier." in panel
     assert "Please read, Alice" not in panel  # the patient's comment is for the team
 
     # 7. Alice sees everything: her inbox notification and the whole conversation.
     inbox = client.get("/inbox/").get_data(as_text=True)
     assert "nous en parlerons" not in inbox  # the notice, not the content
-    conversation = client.get(f"/inbox/shares/{world['share'].public_id}").get_data(as_text=True)
+    conversation = client.get(f"/inbox/shares/{gp_link.public_id}").get_data(as_text=True)
     assert "Lives alone since September." in conversation
     assert "Merci, nous en parlerons à l&#39;atelier." in conversation
     assert "Please read, Alice" in conversation
@@ -145,10 +130,9 @@ def test_the_whole_round_trip(app, db, client, other_client, world) -> None:
 
 
 def test_patient_keeps_a_reply_and_the_team_never_sees_it(
-    app, db, client, other_client, world
+    app, db, client, other_client, alice, claire, stranger, gp_link
 ) -> None:
-    gp_replies(gp_browser(app), world)
-    contribution = only_contribution(db)
+    contribution = gp_replies(stranger, gp_link)
     sign_in(client, "alice@example.org")
 
     response = client.submit(
@@ -165,9 +149,8 @@ def test_patient_keeps_a_reply_and_the_team_never_sees_it(
     assert "Dr Paul Martin" not in other_client.get("/inbox/").get_data(as_text=True)
 
 
-def test_patient_comments_then_deletes_a_reply(app, db, client, world) -> None:
-    gp_replies(gp_browser(app), world)
-    contribution = only_contribution(db)
+def test_patient_comments_then_deletes_a_reply(app, db, client, alice, stranger, gp_link) -> None:
+    contribution = gp_replies(stranger, gp_link)
     page = f"/inbox/contributions/{contribution.id}"
     sign_in(client, "alice@example.org")
 
@@ -179,12 +162,13 @@ def test_patient_comments_then_deletes_a_reply(app, db, client, world) -> None:
     assert response.status_code == 302
     assert db.scalar(select(func.count()).select_from(Contribution)) == 0
     assert client.get(page).status_code == 404
-    assert "Lives alone" not in panel_html(app, world["token"], world["alice"])
+    assert "Lives alone" not in reply_panel_html(gp_link)
 
 
-def test_oversized_comment_is_refused_with_a_message(app, db, client, world) -> None:
-    gp_replies(gp_browser(app), world)
-    contribution = only_contribution(db)
+def test_oversized_comment_is_refused_with_a_message(
+    app, db, client, alice, stranger, gp_link
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
     page = f"/inbox/contributions/{contribution.id}"
     sign_in(client, "alice@example.org")
 
@@ -192,15 +176,15 @@ def test_oversized_comment_is_refused_with_a_message(app, db, client, world) -> 
 
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "trop long" in body or "too long" in body
+    assert "trop long" in body
     db.refresh(contribution)
     assert contribution.patient_comment == ""
 
 
-def test_patient_cannot_forward_to_a_programme_she_is_not_in(app, db, client, world) -> None:
-    gp_replies(gp_browser(app), world)
-    contribution = only_contribution(db)
-    bob_enrollment = world["bob"].enrollments[0]
+def test_patient_cannot_forward_to_a_programme_she_is_not_in(
+    app, db, client, alice, bob_enrollment, stranger, gp_link
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
     page = f"/inbox/contributions/{contribution.id}"
     sign_in(client, "alice@example.org")
 
@@ -214,11 +198,12 @@ def test_patient_cannot_forward_to_a_programme_she_is_not_in(app, db, client, wo
 
 
 @pytest.mark.parametrize("action", ["forward", "keep", "comment", "delete"])
-def test_bob_cannot_act_on_alices_replies(app, db, client, other_client, world, action) -> None:
-    gp_replies(gp_browser(app), world)
-    contribution = only_contribution(db)
+def test_bob_cannot_act_on_alices_replies(
+    app, db, client, other_client, bob, bob_enrollment, stranger, gp_link, action
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
     sign_in(other_client, "bob@example.org")
-    data = {"enrollment": str(world["bob"].enrollments[0].id), "comment": "Bob was here"}
+    data = {"enrollment": str(bob_enrollment.id), "comment": "Bob was here"}
 
     response = other_client.submit(
         f"/inbox/contributions/{contribution.id}/{action}", data, page="/inbox/"
@@ -230,29 +215,24 @@ def test_bob_cannot_act_on_alices_replies(app, db, client, other_client, world, 
     assert contribution.patient_comment == ""
 
 
-def test_bob_cannot_read_alices_replies_or_conversations(app, db, client, world) -> None:
-    gp_replies(gp_browser(app), world)
-    contribution = only_contribution(db)
+def test_bob_cannot_read_alices_replies_or_conversations(
+    app, db, client, bob, stranger, gp_link
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
     sign_in(client, "bob@example.org")
 
     assert client.get(f"/inbox/contributions/{contribution.id}").status_code == 404
-    assert client.get(f"/inbox/shares/{world['share'].public_id}").status_code == 404
+    assert client.get(f"/inbox/shares/{gp_link.public_id}").status_code == 404
     assert "Dr Paul Martin" not in client.get("/inbox/").get_data(as_text=True)
-
-
-def forwarded(app, db, world) -> Contribution:  # type: ignore[no-untyped-def]
-    gp_replies(gp_browser(app), world)
-    contribution = only_contribution(db)
-    exchanges.forward(contribution, world["enrollment"].id)
-    db.commit()
-    return contribution
 
 
 @pytest.mark.parametrize(
     ("method", "suffix"), [("get", ""), ("post", "/adopt"), ("post", "/answer")]
 )
-def test_eve_of_another_programme_gets_404(app, db, client, world, method, suffix) -> None:
-    contribution = forwarded(app, db, world)
+def test_eve_of_another_programme_gets_404(
+    app, db, client, alice_enrollment, eve, stranger, gp_link, method, suffix
+) -> None:
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
     sign_in(client, "eve@example.org")
     url = f"/team/replies/{contribution.id}{suffix}"
 
@@ -267,9 +247,9 @@ def test_eve_of_another_programme_gets_404(app, db, client, world, method, suffi
 
 
 def test_patients_cannot_use_team_pages_nor_educators_patient_pages(
-    app, db, client, other_client, world
+    app, db, client, other_client, alice, alice_enrollment, claire, stranger, gp_link
 ) -> None:
-    contribution = forwarded(app, db, world)
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
     sign_in(client, "alice@example.org")
     sign_in(other_client, "claire@example.org")
 
@@ -284,9 +264,11 @@ def test_inbox_needs_an_account(app, client) -> None:
     assert "/auth/login" in response.headers["Location"]
 
 
-def test_fourth_objective_is_refused_with_a_message(app, db, client, world) -> None:
-    contribution = forwarded(app, db, world)
-    world["enrollment"].objectives.append(Objective(text="Third objective"))
+def test_fourth_objective_is_refused_with_a_message(
+    app, db, client, alice_enrollment, claire, stranger, gp_link
+) -> None:
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
+    alice_enrollment.objectives.append(Objective(text="Third objective"))
     db.commit()
     sign_in(client, "claire@example.org")
     page = f"/team/replies/{contribution.id}"
@@ -296,14 +278,16 @@ def test_fourth_objective_is_refused_with_a_message(app, db, client, world) -> N
     assert response.status_code == 422
     assert "3" in response.get_data(as_text=True)
     assert "objecti" in response.get_data(as_text=True)
-    db.refresh(world["enrollment"])
-    assert len(world["enrollment"].objectives) == 3
+    db.refresh(alice_enrollment)
+    assert len(alice_enrollment.objectives) == 3
     db.refresh(contribution)
     assert contribution.objective_adopted_at is None
 
 
-def test_an_objective_is_adopted_once(app, db, client, world) -> None:
-    contribution = forwarded(app, db, world)
+def test_an_objective_is_adopted_once(
+    app, db, client, alice_enrollment, claire, stranger, gp_link
+) -> None:
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
     sign_in(client, "claire@example.org")
     page = f"/team/replies/{contribution.id}"
 
@@ -311,13 +295,15 @@ def test_an_objective_is_adopted_once(app, db, client, world) -> None:
     again = client.submit(f"{page}/adopt", {}, page=page)
 
     assert again.status_code in (400, 422)
-    db.refresh(world["enrollment"])
-    assert len(world["enrollment"].objectives) == 3
+    db.refresh(alice_enrollment)
+    assert len(alice_enrollment.objectives) == 3
 
 
-def test_answer_refused_once_the_link_is_revoked(app, db, client, world) -> None:
-    contribution = forwarded(app, db, world)
-    shares.revoke_share(world["share"])
+def test_answer_refused_once_the_link_is_revoked(
+    app, db, client, alice_enrollment, claire, stranger, gp_link
+) -> None:
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
+    shares.revoke_share(gp_link)
     db.commit()
     sign_in(client, "claire@example.org")
     page = f"/team/replies/{contribution.id}"
@@ -328,8 +314,10 @@ def test_answer_refused_once_the_link_is_revoked(app, db, client, world) -> None
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_oversized_answer_is_refused(app, db, client, world) -> None:
-    contribution = forwarded(app, db, world)
+def test_oversized_answer_is_refused(
+    app, db, client, alice_enrollment, claire, stranger, gp_link
+) -> None:
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
     sign_in(client, "claire@example.org")
     page = f"/team/replies/{contribution.id}"
 
@@ -340,8 +328,10 @@ def test_oversized_answer_is_refused(app, db, client, world) -> None:
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_inbox_actions_without_csrf_answer_400(app, db, client, other_client, world) -> None:
-    contribution = forwarded(app, db, world)
+def test_inbox_actions_without_csrf_answer_400(
+    app, db, client, other_client, alice, alice_enrollment, claire, stranger, gp_link
+) -> None:
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
     sign_in(client, "alice@example.org")
     sign_in(other_client, "claire@example.org")
 
@@ -361,18 +351,19 @@ def test_inbox_actions_without_csrf_answer_400(app, db, client, other_client, wo
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world) -> None:
-    gp_replies(
-        gp_browser(app),
-        world,
+def test_xss_is_escaped_in_every_inbox_page(
+    app, db, client, other_client, alice, alice_enrollment, claire, stranger, gp_link
+) -> None:
+    contribution = gp_replies(
+        stranger,
+        gp_link,
         author_name=XSS,
         author_role=XSS,
         message=XSS,
         proposed_objective=XSS[:300],
     )
-    contribution = only_contribution(db)
-    exchanges.forward(contribution, world["enrollment"].id, comment=XSS)
-    team_replies.team_reply(contribution, world["claire"], XSS)
+    exchanges.forward(contribution, alice_enrollment.id, comment=XSS)
+    team_replies.team_reply(contribution, claire, XSS)
     db.commit()
     sign_in(client, "alice@example.org")
     sign_in(other_client, "claire@example.org")
@@ -380,7 +371,7 @@ def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world
     pages = [
         client.get("/inbox/"),
         client.get(f"/inbox/contributions/{contribution.id}"),
-        client.get(f"/inbox/shares/{world['share'].public_id}"),
+        client.get(f"/inbox/shares/{gp_link.public_id}"),
         other_client.get("/inbox/"),
         other_client.get(f"/team/replies/{contribution.id}"),
     ]
@@ -392,13 +383,15 @@ def test_xss_is_escaped_in_every_inbox_page(app, db, client, other_client, world
         assert "&lt;script&gt;" in html
 
 
-def test_notifications_are_sentences_in_the_readers_language(app, db, client, world) -> None:
-    gp_replies(gp_browser(app), world)
+def test_notifications_are_sentences_in_the_readers_language(
+    app, db, client, alice, stranger, gp_link
+) -> None:
+    gp_replies(stranger, gp_link)
     sign_in(client, "alice@example.org")
 
     french = client.get("/inbox/").get_data(as_text=True)
     client.set_cookie("lang", "en", domain="pathway.test")
-    world["alice"].user.locale = "en"
+    alice.user.locale = "en"
     db.commit()
     english = client.get("/inbox/").get_data(as_text=True)
 
@@ -406,29 +399,33 @@ def test_notifications_are_sentences_in_the_readers_language(app, db, client, wo
     assert "Dr Paul Martin a répondu" in french
 
 
-def test_educator_is_notified_of_a_forwarded_reply(app, db, client, world) -> None:
-    forwarded(app, db, world)
+def test_educator_is_notified_of_a_forwarded_reply(
+    app, db, client, alice_enrollment, claire, eve, stranger, gp_link
+) -> None:
+    forwarded(stranger, gp_link, alice_enrollment)
     sign_in(client, "claire@example.org")
 
     home = client.get("/inbox/").get_data(as_text=True)
 
     assert "Alice Martin" in home
-    assert notifications.unread_count(world["claire"]) == 0  # reading the list marks them read
-    assert notifications.unread_count(world["eve"]) == 0
+    assert notifications.unread_count(claire) == 0  # reading the list marks them read
+    assert notifications.unread_count(eve) == 0
 
 
-def test_enrollment_partial_lists_forwarded_replies_with_author_and_date(app, db, world) -> None:
+def test_enrollment_partial_lists_forwarded_replies_with_author_and_date(
+    app, db, alice_enrollment, stranger, gp_link
+) -> None:
     from flask import render_template
 
-    contribution = forwarded(app, db, world)
-    kept = exchanges.submit_contribution(world["share"], reply_data(author_name=XSS))
+    contribution = forwarded(stranger, gp_link, alice_enrollment)
+    kept = exchanges.submit_contribution(gp_link, reply_data(author_name=XSS))
     exchanges.keep(kept)
     db.commit()
 
     with app.test_request_context("/team/", base_url="https://pathway.test"):
         html = render_template(
             "team/_replies.html",
-            replies=team_replies.forwarded_for_enrollment(world["enrollment"]),
+            replies=team_replies.forwarded_for_enrollment(alice_enrollment),
         )
 
     assert "Dr Paul Martin" in html

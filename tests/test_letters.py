@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from pathway import documents, letters
+from pathway.db import session
 from pathway.models import (
     AttendanceStatus,
     AuditEvent,
@@ -24,13 +25,12 @@ from pathway.models import (
     Notification,
     Objective,
     ObjectiveStatus,
-    Role,
-    Share,
     WorkshopAttendance,
 )
 from pathway.programme import consent
-from pathway.sharing.sections import Audience
-from tests.factories import enroll, make_patient, make_programme, make_user
+from pathway.sharing import shares
+from pathway.sharing.sections import Section
+from tests.factories import make_share, url_of
 
 BEP = (
     "Mme Martin, 46 ans, vit avec une insuffisance surrénalienne primaire diagnostiquée en 2019. "
@@ -47,24 +47,14 @@ def pdf_text(data: bytes) -> str:
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
-@pytest.fixture
-def ctx(app):  # type: ignore[no-untyped-def]
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture
-def path(db, ctx):  # type: ignore[no-untyped-def]
-    """Claire's programme, Alice enrolled with a realistic path and her oral consent."""
-    educator = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
-    programme = make_programme("Programme A", educator)
-    patient = make_patient("Alice")
-    enrollment = enroll(patient, programme)
-    enrollment.bep_synthesis = BEP
-    enrollment.objectives.append(Objective(text="Alice travel objective"))
-    enrollment.objectives[0].status = ObjectiveStatus.ACHIEVED
-    first, second = programme.workshops
-    enrollment.attendances = [
+@pytest.fixture(autouse=True)
+def realistic_path(in_request, alice_enrollment, claire) -> None:
+    """Alice a few months into Claire's programme, with her oral consent."""
+    alice_enrollment.bep_synthesis = BEP
+    alice_enrollment.objectives.append(Objective(text="Alice travel objective"))
+    alice_enrollment.objectives[0].status = ObjectiveStatus.ACHIEVED
+    first, second = alice_enrollment.programme.workshops
+    alice_enrollment.attendances = [
         WorkshopAttendance(
             workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8)
         ),
@@ -72,14 +62,13 @@ def path(db, ctx):  # type: ignore[no-untyped-def]
             workshop=second, status=AttendanceStatus.PLANNED, scheduled_on=dt.date(2026, 12, 3)
         ),
     ]
-    enrollment.competencies = [
+    alice_enrollment.competencies = [
         Competency(text="Alice explains the warning signs in her own words"),
         Competency(text="Alice prepares her emergency kit", is_acquired=False),
     ]
-    db.flush()
-    consent.record_oral_consent(enrollment, educator, dt.date.today())
-    db.flush()
-    return enrollment, educator
+    session.flush()
+    consent.record_oral_consent(alice_enrollment, claire, dt.date.today())
+    session.flush()
 
 
 START_ITEMS = [
@@ -126,9 +115,8 @@ END_ITEMS = [
 ]
 
 
-def test_start_letter_holds_every_recommended_item_on_one_page(path) -> None:
-    enrollment, educator = path
-    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+def test_start_letter_holds_every_recommended_item_on_one_page(alice_enrollment, claire) -> None:
+    letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     text = pdf_text(letter.pdf)
     assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
     for item in START_ITEMS:
@@ -137,9 +125,10 @@ def test_start_letter_holds_every_recommended_item_on_one_page(path) -> None:
     assert "Arrêté" not in text and "article" not in text.lower()
 
 
-def test_end_letter_holds_every_recommended_item_on_one_page(path) -> None:
-    enrollment, educator = path
-    letter = letters.issue_letter(enrollment, LetterKind.END, educator, copy_given_to_patient=True)
+def test_end_letter_holds_every_recommended_item_on_one_page(alice_enrollment, claire) -> None:
+    letter = letters.issue_letter(
+        alice_enrollment, LetterKind.END, claire, copy_given_to_patient=True
+    )
     text = pdf_text(letter.pdf)
     assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
     for item in END_ITEMS:
@@ -151,17 +140,15 @@ def test_end_letter_holds_every_recommended_item_on_one_page(path) -> None:
     assert letter.copy_given_to_patient
 
 
-def test_end_letter_without_copy_does_not_claim_one(path) -> None:
-    enrollment, educator = path
-    letter = letters.issue_letter(enrollment, LetterKind.END, educator)
+def test_end_letter_without_copy_does_not_claim_one(alice_enrollment, claire) -> None:
+    letter = letters.issue_letter(alice_enrollment, LetterKind.END, claire)
     assert "Une copie de cette synthèse" not in pdf_text(letter.pdf)
     assert not letter.copy_given_to_patient
 
 
-def test_letter_is_in_english_when_the_educator_chose_english(path) -> None:
-    enrollment, educator = path
-    educator.locale = "en"
-    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+def test_letter_is_in_english_when_the_educator_chose_english(alice_enrollment, claire) -> None:
+    claire.locale = "en"
+    letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     text = pdf_text(letter.pdf)
     assert letter.locale == "en"
     assert "Summary of the Shared Educational Assessment and of the personalised programme" in text
@@ -169,134 +156,134 @@ def test_letter_is_in_english_when_the_educator_chose_english(path) -> None:
     assert "Synthèse du Bilan" not in text
 
 
-def test_no_letter_without_consent(path, db) -> None:
-    enrollment, educator = path
-    consent.withdraw_consent(enrollment, educator)
+def test_no_letter_without_consent(alice_enrollment, claire, db) -> None:
+    consent.withdraw_consent(alice_enrollment, claire)
     with pytest.raises(letters.ConsentRequired) as refused:
-        letters.issue_letter(enrollment, LetterKind.START, educator)
+        letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     assert "accord du patient" in refused.value.problems[0]
-    assert enrollment.letters == []
+    assert alice_enrollment.letters == []
     assert db.scalar(select(AuditEvent).where(AuditEvent.tag == "letter:refused")) is not None
 
 
-def test_letter_is_issued_again_once_consent_is_given_back(path) -> None:
-    enrollment, educator = path
-    consent.withdraw_consent(enrollment, educator)
+def test_letter_is_issued_again_once_consent_is_given_back(alice_enrollment, claire) -> None:
+    consent.withdraw_consent(alice_enrollment, claire)
     with pytest.raises(letters.ConsentRequired):
-        letters.issue_letter(enrollment, LetterKind.START, educator)
-    consent.give_consent(enrollment, enrollment.patient.user)
-    assert letters.issue_letter(enrollment, LetterKind.START, educator).version == 1
+        letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+    consent.give_consent(alice_enrollment, alice_enrollment.patient.user)
+    assert letters.issue_letter(alice_enrollment, LetterKind.START, claire).version == 1
 
 
-def test_bep_synthesis_longer_than_ten_lines_is_refused_with_what_to_shorten(path) -> None:
-    enrollment, educator = path
-    enrollment.bep_synthesis = "Une phrase du bilan assez longue pour remplir une ligne. " * 20
+def test_bep_synthesis_longer_than_ten_lines_is_refused_with_what_to_shorten(
+    alice_enrollment, claire
+) -> None:
+    alice_enrollment.bep_synthesis = (
+        "Une phrase du bilan assez longue pour remplir une ligne. " * 20
+    )
     with pytest.raises(letters.LetterError) as refused:
-        letters.issue_letter(enrollment, LetterKind.START, educator)
+        letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     assert any("Raccourcissez la synthèse du BEP" in p for p in refused.value.problems)
-    assert enrollment.letters == []
+    assert alice_enrollment.letters == []
 
 
-def test_more_than_three_objectives_are_refused(path) -> None:
-    enrollment, educator = path
-    enrollment.objectives.append(Objective(text="A fourth objective"))
+def test_more_than_three_objectives_are_refused(alice_enrollment, claire) -> None:
+    alice_enrollment.objectives.append(Objective(text="A fourth objective"))
     with pytest.raises(letters.LetterError) as refused:
-        letters.issue_letter(enrollment, LetterKind.START, educator)
+        letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     assert any(
         "3 objectifs personnalisés au maximum (il y en a 4)" in p for p in refused.value.problems
     )
 
 
-def test_missing_coordinator_contact_and_gp_are_named(path) -> None:
-    enrollment, educator = path
-    enrollment.programme.coordinator_phone = ""
-    enrollment.programme.coordinator_email = ""
-    enrollment.patient.care_team = [
-        m for m in enrollment.patient.care_team if m.role != CareRole.GP
+def test_missing_coordinator_contact_and_gp_are_named(alice_enrollment, claire) -> None:
+    alice_enrollment.programme.coordinator_phone = ""
+    alice_enrollment.programme.coordinator_email = ""
+    alice_enrollment.patient.care_team = [
+        m for m in alice_enrollment.patient.care_team if m.role != CareRole.GP
     ]
     with pytest.raises(letters.LetterError) as refused:
-        letters.issue_letter(enrollment, LetterKind.START, educator)
+        letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     problems = " ".join(refused.value.problems)
     assert "le téléphone direct du coordonnateur" in problems
     assert "l'adresse e-mail du coordonnateur" in problems
     assert "Ajoutez le médecin traitant" in problems
 
 
-def test_content_over_one_page_is_refused_naming_the_longest_texts(path, db) -> None:
-    enrollment, educator = path
-    enrollment.bep_synthesis = (
+def test_content_over_one_page_is_refused_naming_the_longest_texts(
+    alice_enrollment, claire, db
+) -> None:
+    alice_enrollment.bep_synthesis = (
         "Le bilan décrit la situation de vie et les besoins du patient. " * 14
     )[:880]
-    for objective in enrollment.objectives:
+    for objective in alice_enrollment.objectives:
         objective.text = ("Un objectif personnalisé formulé avec beaucoup de détails. " * 6)[:300]
     for number in range(14):
-        workshop = enrollment.programme.workshops[0].__class__(
+        workshop = alice_enrollment.programme.workshops[0].__class__(
             title=f"Atelier supplémentaire numéro {number} sur la vie quotidienne avec la maladie"
         )
-        enrollment.programme.workshops.append(workshop)
-        enrollment.attendances.append(WorkshopAttendance(workshop=workshop))
+        alice_enrollment.programme.workshops.append(workshop)
+        alice_enrollment.attendances.append(WorkshopAttendance(workshop=workshop))
     db.flush()
     with pytest.raises(letters.LetterError) as refused:
-        letters.issue_letter(enrollment, LetterKind.START, educator)
+        letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     message = refused.value.problems[0]
     assert "il doit tenir sur une page A4" in message
-    assert f"la synthèse du BEP ({len(enrollment.bep_synthesis)} caractères)" in message
+    assert f"la synthèse du BEP ({len(alice_enrollment.bep_synthesis)} caractères)" in message
     assert "les ateliers prévus (16 éléments" in message
-    assert enrollment.letters == []
+    assert alice_enrollment.letters == []
 
 
-def test_issued_letter_is_immutable_and_reissue_makes_a_new_version(path, db) -> None:
-    enrollment, educator = path
-    first = letters.issue_letter(enrollment, LetterKind.START, educator)
+def test_issued_letter_is_immutable_and_reissue_makes_a_new_version(
+    alice_enrollment, claire, db
+) -> None:
+    first = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     stored_hash = first.sha256
     assert stored_hash == hashlib.sha256(first.pdf).hexdigest()
     assert first.snapshot["bep_synthesis"] == BEP
-    enrollment.bep_synthesis = "Nouvelle synthèse après un échange avec le patient."
+    alice_enrollment.bep_synthesis = "Nouvelle synthèse après un échange avec le patient."
     db.flush()
-    second = letters.issue_letter(enrollment, LetterKind.START, educator)
+    second = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     db.expire_all()
     assert (first.version, second.version) == (1, 2)
     assert first.sha256 == stored_hash and letters.load_letter_pdf(first) == first.pdf
     assert first.snapshot["bep_synthesis"] == BEP
     assert "Nouvelle synthèse" in pdf_text(second.pdf)
     assert "Nouvelle synthèse" not in pdf_text(first.pdf)
-    assert letters.latest_letters(enrollment)[LetterKind.START].id == second.id
+    assert letters.latest_letters(alice_enrollment)[LetterKind.START].id == second.id
 
 
-def test_issuing_records_an_audit_event_and_notifies_the_patient(path, db) -> None:
-    enrollment, educator = path
-    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+def test_issuing_records_an_audit_event_and_notifies_the_patient(
+    alice_enrollment, claire, db
+) -> None:
+    letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     event = db.scalar(select(AuditEvent).where(AuditEvent.tag == "letter:issued"))
     assert event.details == {
-        "enrollment": enrollment.id,
+        "enrollment": alice_enrollment.id,
         "letter": letter.public_id,
         "kind": "start",
         "version": 1,
     }
     notice = db.scalar(select(Notification).where(Notification.kind == "letter_issued"))
-    assert notice.user_id == enrollment.patient.user_id
+    assert notice.user_id == alice_enrollment.patient.user_id
     assert notice.link == "/programme/"
     assert notice.params["letter_kind"] == "start"
 
 
-def _gp_share(patient) -> Share:  # type: ignore[no-untyped-def]
-    share = Share(patient=patient, audience=Audience.GP, label="Dr GP", sections=["conditions"])
-    return share
-
-
-def test_letter_carries_the_gp_share_link_and_its_qr_code(path, db) -> None:
-    from pathway.sharing.shares import share_url
-
-    enrollment, educator = path
-    share = _gp_share(enrollment.patient)
-    db.add(share)
-    db.flush()
-    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
+def test_letter_carries_its_own_link_made_from_the_gp_share(
+    alice, alice_enrollment, claire
+) -> None:
+    share = make_share(alice, sections=(Section.CONDITIONS,))
+    letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+    own = letters.letter_share(letter)
+    assert own is not None and own.id != share.id
+    assert own.label == "Lien du courrier au Dr Alice GP"
+    assert own.sections == share.sections and own.expires_at == share.expires_at
+    url = url_of(own)
+    assert "share_url" not in letter.snapshot and letter.snapshot["has_link"] is True
     text = pdf_text(letter.pdf)
-    url = share_url(share)
-    assert letter.snapshot["share_url"] == url
     assert "La synthèse à jour, contrôlée par le patient" in text
-    assert url.replace("-", "") in text.replace(" ", "").replace("-", "")
+    flat = text.replace(" ", "").replace("-", "")
+    assert url.replace("-", "") in flat
+    assert url_of(share).replace("-", "") not in flat
     images = [image for page in PdfReader(io.BytesIO(letter.pdf)).pages for image in page.images]
     assert images, "the QR code is embedded"
     from PIL import Image
@@ -304,31 +291,34 @@ def test_letter_carries_the_gp_share_link_and_its_qr_code(path, db) -> None:
 
     decoded = decode(Image.open(io.BytesIO(images[0].data)))
     assert decoded and decoded[0].data.decode() == url
+    # The reader copy: the same single page, with no link and no QR code.
+    reader = PdfReader(io.BytesIO(letters.load_letter_pdf(letter)))
+    assert len(reader.pages) == 1
+    assert [image for page in reader.pages for image in page.images] == []
+    assert "/s/" not in pdf_text(letters.load_letter_pdf(letter))
 
 
-def test_letter_has_no_share_link_when_the_gp_share_is_revoked(path, db) -> None:
-    enrollment, educator = path
-    share = _gp_share(enrollment.patient)
-    share.revoked_at = dt.datetime.now(dt.UTC)
-    db.add(share)
-    db.flush()
-    letter = letters.issue_letter(enrollment, LetterKind.START, educator)
-    assert letter.snapshot["share_url"] is None
+def test_letter_has_no_share_link_when_the_gp_share_is_revoked(
+    alice, alice_enrollment, claire
+) -> None:
+    shares.revoke_share(make_share(alice, sections=(Section.CONDITIONS,)))
+    letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+    assert letter.snapshot["has_link"] is False and letters.letter_share(letter) is None
     assert "contrôlée par le patient" not in pdf_text(letter.pdf)
+    assert letter.reader_pdf == letter.pdf
 
 
-def test_shared_letters_disappear_when_consent_is_withdrawn(path) -> None:
-    enrollment, educator = path
-    start = letters.issue_letter(enrollment, LetterKind.START, educator)
-    first_end = letters.issue_letter(enrollment, LetterKind.END, educator)
-    end = letters.issue_letter(enrollment, LetterKind.END, educator)
-    shared = letters.shared_letters(enrollment.patient)
+def test_shared_letters_disappear_when_consent_is_withdrawn(alice_enrollment, claire) -> None:
+    start = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+    first_end = letters.issue_letter(alice_enrollment, LetterKind.END, claire)
+    end = letters.issue_letter(alice_enrollment, LetterKind.END, claire)
+    shared = letters.shared_letters(alice_enrollment.patient)
     assert {letter.id for letter in shared} == {start.id, end.id}
     assert first_end.id not in {letter.id for letter in shared}
-    consent.withdraw_consent(enrollment, enrollment.patient.user)
-    assert letters.shared_letters(enrollment.patient) == []
+    consent.withdraw_consent(alice_enrollment, alice_enrollment.patient.user)
+    assert letters.shared_letters(alice_enrollment.patient) == []
     # The patient still has their own letters.
-    assert {letter.id for letter in letters.patient_letters(enrollment.patient)} == {
+    assert {letter.id for letter in letters.patient_letters(alice_enrollment.patient)} == {
         start.id,
         end.id,
     }
@@ -343,17 +333,18 @@ HOSTILE = [
 ]
 
 
-def test_hostile_text_is_printed_literally_and_nothing_is_fetched(path, db, monkeypatch) -> None:
-    enrollment, educator = path
+def test_hostile_text_is_printed_literally_and_nothing_is_fetched(
+    alice_enrollment, claire, db, monkeypatch
+) -> None:
     refused: list[str] = []
     original = documents.safe_fetcher
 
-    def spying_fetcher():  # type: ignore[no-untyped-def]
+    def spying_fetcher():
         fetcher = original()
         refused_list = fetcher.refused
         real_fetch = fetcher.fetch
 
-        def fetch(url, headers=None):  # type: ignore[no-untyped-def]
+        def fetch(url, headers=None):
             if not url.startswith("data:"):
                 refused.append(url)
             return real_fetch(url, headers)
@@ -362,22 +353,24 @@ def test_hostile_text_is_printed_literally_and_nothing_is_fetched(path, db, monk
         assert refused_list == []
         return fetcher
 
-    def no_network(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def no_network(*args, **kwargs):
         raise AssertionError("the renderer tried to open a network connection")
 
     monkeypatch.setattr(documents, "safe_fetcher", spying_fetcher)
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    enrollment.bep_synthesis = " ".join(HOSTILE[:3])
-    enrollment.objectives[0].text = HOSTILE[3]
-    enrollment.objectives[1].text = HOSTILE[4]
-    enrollment.programme.name = '<img src="file:///etc/passwd">'
-    enrollment.patient.care_team[0].name = '<link rel="attachment" href="file:///etc/hostname">'
-    enrollment.competencies[0].text = HOSTILE[1]
-    enrollment.gp_topics = HOSTILE[2] + " " + HOSTILE[3]
-    enrollment.objectives[2].text = HOSTILE[0]
+    alice_enrollment.bep_synthesis = " ".join(HOSTILE[:3])
+    alice_enrollment.objectives[0].text = HOSTILE[3]
+    alice_enrollment.objectives[1].text = HOSTILE[4]
+    alice_enrollment.programme.name = '<img src="file:///etc/passwd">'
+    alice_enrollment.patient.care_team[
+        0
+    ].name = '<link rel="attachment" href="file:///etc/hostname">'
+    alice_enrollment.competencies[0].text = HOSTILE[1]
+    alice_enrollment.gp_topics = HOSTILE[2] + " " + HOSTILE[3]
+    alice_enrollment.objectives[2].text = HOSTILE[0]
     db.flush()
-    start = letters.issue_letter(enrollment, LetterKind.START, educator)
-    end = letters.issue_letter(enrollment, LetterKind.END, educator)
+    start = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+    end = letters.issue_letter(alice_enrollment, LetterKind.END, claire)
     start_text, end_text = pdf_text(start.pdf), pdf_text(end.pdf)
     for payload in HOSTILE:
         assert payload in start_text, payload
@@ -395,14 +388,13 @@ def test_weasyprint_is_pinned_at_a_version_without_fetcher_advisories() -> None:
     assert Version(weasyprint.__version__) >= Version("70.0")
 
 
-def test_preview_lists_the_problems_without_storing_anything(path, db) -> None:
-    enrollment, educator = path
-    enrollment.gp_topics = ""
-    preview = letters.preview_letter(enrollment, LetterKind.END, educator)
+def test_preview_lists_the_problems_without_storing_anything(alice_enrollment, claire, db) -> None:
+    alice_enrollment.gp_topics = ""
+    preview = letters.preview_letter(alice_enrollment, LetterKind.END, claire)
     assert (
         "Indiquez ce que le patient souhaite aborder avec son médecin traitant." in preview.problems
     )
-    assert enrollment.letters == []
-    ok = letters.preview_letter(enrollment, LetterKind.START, educator)
+    assert alice_enrollment.letters == []
+    ok = letters.preview_letter(alice_enrollment, LetterKind.START, claire)
     assert ok.problems == [] and ok.pages == 1
     assert "Alice treatment objective" in ok.html

@@ -5,51 +5,42 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import socket
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from pathway import letters
+from pathway.db import session
 from pathway.models import (
-    AttendanceStatus,
     AuditEvent,
-    Competency,
-    Consent,
     LetterDispatch,
     LetterKind,
-    Role,
     Share,
-    WorkshopAttendance,
 )
-from pathway.sharing.sections import Audience
-from tests.factories import enroll, make_patient, make_programme, make_user, sign_in
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from pathway.sharing.sections import Audience, Section
+from tests.factories import make_progress, sign_in
+from tests.servers import free_port
 
 
 class Inbox:
     def __init__(self) -> None:
         self.envelopes: list = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 Message accepted"
 
     def messages(self) -> list[email.message.EmailMessage]:
         return [
-            email.message_from_bytes(e.content, policy=email.policy.default)  # type: ignore[misc]
-            for e in self.envelopes
+            email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes
         ]
 
 
 @pytest.fixture
-def smtp():  # type: ignore[no-untyped-def]
+def smtp():
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -60,41 +51,22 @@ def smtp():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def app_config(app_config, smtp):  # type: ignore[no-untyped-def]
+def app_config(app_config: dict[str, Any], smtp) -> dict[str, Any]:
     app_config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp[1], SMTP_STARTTLS=False)
     return app_config
 
 
 @pytest.fixture
-def issued(app, db):  # type: ignore[no-untyped-def]
+def issued(app, alice_enrollment, claire):
     """Alice's start letter, issued by Claire with Alice's consent."""
-    claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
-    programme = make_programme("Programme A", claire)
-    alice = enroll(make_patient("Alice"), programme)
-    alice.attendances = [
-        WorkshopAttendance(
-            workshop=programme.workshops[0],
-            status=AttendanceStatus.ATTENDED,
-            scheduled_on=dt.date(2026, 10, 8),
-        )
-    ]
-    alice.competencies = [Competency(text="Alice explains the warning signs")]
-    db.add(
-        Consent(
-            enrollment=alice,
-            method="oral",
-            recorded_by_id=claire.id,
-            recorded_by_name="Claire Dubois",
-        )
-    )
-    db.flush()
+    make_progress(alice_enrollment, claire)
     with app.test_request_context():
-        letter = letters.issue_letter(alice, LetterKind.START, claire)
-    db.flush()
+        letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+    session.flush()
     return letter
 
 
-def send(client, letter):  # type: ignore[no-untyped-def]
+def send(client, letter) -> TestResponse:
     sign_in(client, "claire@example.org")
     page = f"/team/enrollments/{letter.enrollment_id}"
     return client.submit(f"/team/letters/{letter.public_id}/send", {}, page=page)
@@ -128,12 +100,15 @@ def test_letter_is_sent_to_the_gp_secure_address_with_the_pdf(client, db, issued
     ).get_data(as_text=True)
 
 
-def test_message_carries_the_gp_share_link_when_there_is_one(app, client, db, issued, smtp) -> None:
+def test_message_carries_the_letters_own_link_never_the_gp_share(
+    app, client, db, alice_enrollment, claire, smtp
+) -> None:
     from pathway.sharing.shares import share_url
 
     inbox, _port = smtp
+    make_progress(alice_enrollment, claire)
     share = Share(
-        patient=issued.enrollment.patient,
+        patient=alice_enrollment.patient,
         audience=Audience.GP,
         label="Dr GP",
         sections=["conditions"],
@@ -141,11 +116,42 @@ def test_message_carries_the_gp_share_link_when_there_is_one(app, client, db, is
     db.add(share)
     db.flush()
     with app.test_request_context():
-        url = share_url(share)
-    assert send(client, issued).status_code == 302
-    body = inbox.messages()[0].get_body(("plain",)).get_content()
-    assert "La synthèse à jour, contrôlée par le patient :" in body
-    assert url in body
+        letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+        gp_url = share_url(share)
+        own_url = share_url(letters.letter_share(letter))
+    db.flush()
+    assert send(client, letter).status_code == 302
+    message = inbox.messages()[0]
+    body = message.get_body(("plain",)).get_content()
+    assert "La synthèse à jour, contrôlée par le patient" in body
+    assert own_url in body and gp_url not in body
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content() == letter.pdf  # the copy with the letter's own link
+
+
+def test_a_withdrawn_letter_link_is_neither_in_the_message_nor_in_its_pdf(
+    app, client, db, alice_enrollment, claire, smtp
+) -> None:
+    from pathway.sharing import shares
+
+    inbox, _port = smtp
+    make_progress(alice_enrollment, claire)
+    shares.create_share(
+        alice_enrollment.patient,
+        audience=Audience.GP,
+        label="Dr GP",
+        sections=(Section.CONDITIONS,),
+    )
+    with app.test_request_context():
+        letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
+        own_url = shares.share_url(letters.letter_share(letter))
+    shares.revoke_share(letters.letter_share(letter))
+    db.flush()
+    assert send(client, letter).status_code == 302
+    message = inbox.messages()[0]
+    assert own_url not in message.get_body(("plain",)).get_content()
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content() == letter.reader_pdf
 
 
 def test_plain_email_is_used_when_the_gp_has_no_secure_address(client, db, issued, smtp) -> None:
@@ -204,3 +210,17 @@ def test_no_gp_address_is_refused_with_what_to_fill(client, db, issued, smtp) ->
         as_text=True
     )
     assert inbox.envelopes == []
+
+
+def test_a_name_saved_with_a_line_break_still_sends_the_letter(client, db, issued, smtp) -> None:
+    # Names refuse control characters now; one saved before that must not break the mail.
+    inbox, _port = smtp
+    patient = issued.enrollment.patient
+    patient.last_name = "Martin\r\nBcc: someone@evil.example"
+    db.commit()
+    assert send(client, issued).status_code == 302
+    [envelope] = inbox.envelopes
+    assert envelope.rcpt_tos == ["gp-alice@medecin.mssante.fr"]
+    [message] = inbox.messages()
+    assert message["Bcc"] is None
+    assert "\n" not in message["Subject"] and "Bcc: someone@evil.example" in message["Subject"]

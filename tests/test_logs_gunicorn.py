@@ -3,49 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import re
 import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from pathway import ROOT, create_app, tokens
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_serving(port: int, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"gunicorn exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start")
-
-
-def request(port: int, method: str, path: str, headers: dict[str, str] | None = None) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request(method, path, headers={"Host": "127.0.0.1", **(headers or {})})
-    status = connection.getresponse().status
-    connection.close()
-    return status
+from tests.servers import BIN, free_port, load_demo, request, wait_until_serving
 
 
 def raw(port: int, data: bytes) -> None:
@@ -56,7 +26,7 @@ def raw(port: int, data: bytes) -> None:
 
 
 @pytest.fixture
-def served(tmp_path: Path):  # type: ignore[no-untyped-def]
+def served(tmp_path: Path):
     """gunicorn on a free port over a migrated SQLite file with the demo loaded."""
     port = free_port()
     env = {
@@ -69,16 +39,7 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "WEB_CONCURRENCY": "2",
     }
-    for command in ("migrate", "demo"):
-        done = subprocess.run(
-            [str(BIN / "flask"), "--app", "wsgi", command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr
-    demo_output = done.stdout
+    demo_output = load_demo(env)
     logs = {name: tmp_path / f"{name}.log" for name in ("access", "error", "stderr")}
     stderr_file = logs["stderr"].open("wb")
     process = subprocess.Popen(
@@ -164,3 +125,20 @@ def test_gunicorn_logs_hold_neither_tokens_nor_their_prefix(served) -> None:
         for token in every:
             assert token not in text, f"token in the {name} log"
             assert token[:12] not in text, f"token prefix in the {name} log"
+
+
+def test_openings_of_links_and_cards_are_logged_without_the_client_address(served) -> None:
+    port, _env, logs, demo_output = served
+    demo_paths = re.findall(r"https?://[^/\s]+(/(?:s|e)/\S+)", demo_output)
+    paths = [*demo_paths, f"/s/{secrets.token_urlsafe(32)}", f"/e/{secrets.token_urlsafe(32)}"]
+    for path in paths:
+        request(port, "GET", path, {"X-Forwarded-For": "203.0.113.7"})
+    request(port, "GET", "/auth/login", {"X-Forwarded-For": "203.0.113.7"})
+    time.sleep(0.5)
+    lines = logs["access"].read_text(encoding="utf-8").splitlines()
+    openings = [line for line in lines if re.search(r'"GET /(s|e)/<', line)]
+    assert len(openings) >= len(paths)
+    assert all(line.startswith("- [") for line in openings), openings
+    assert all("127.0.0.1" not in line and "203.0.113.7" not in line for line in openings)
+    # Other pages keep the address (it helps against abuse, and holds no health data).
+    assert any(line.startswith("127.0.0.1 ") and '"GET /auth/login"' in line for line in lines)

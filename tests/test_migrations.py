@@ -67,6 +67,7 @@ UNREAD_FOREIGN_KEYS = {
     ("audit_events", "actor_id"),
     ("consents", "recorded_by_id"),
     ("invitations", "created_by_id"),
+    ("programme_invitations", "invited_by_id"),
     ("letter_dispatches", "sent_by_id"),
     ("letters", "issued_by_id"),
     ("messages", "author_user_id"),

@@ -5,55 +5,45 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from werkzeug.test import TestResponse
 
 from pathway import letters
+from pathway.db import session
 from pathway.models import (
-    AttendanceStatus,
-    Competency,
-    Consent,
     LetterKind,
     ObjectiveStatus,
-    Role,
     WorkshopAttendance,
 )
-from tests.factories import enroll, make_patient, make_programme, make_user, sign_in
+from tests.factories import make_patient, make_progress, sign_in
 
 
-@pytest.fixture
-def paths(app, db):  # type: ignore[no-untyped-def]
-    claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
-    programme = make_programme("Programme A", claire)
-    alice = enroll(make_patient("Alice"), programme)
-    bob = enroll(make_patient("Bob"), programme)
-    for enrollment in (alice, bob):
-        enrollment.attendances = [
-            WorkshopAttendance(
-                workshop=programme.workshops[0],
-                status=AttendanceStatus.ATTENDED,
-                scheduled_on=dt.date(2026, 10, 8),
-            ),
-            WorkshopAttendance(workshop=programme.workshops[1], scheduled_on=dt.date(2026, 12, 3)),
-        ]
-        enrollment.competencies = [Competency(text=f"{enrollment.patient.first_name} competency")]
-        db.add(
-            Consent(
-                enrollment=enrollment,
-                method="oral",
-                recorded_by_id=claire.id,
-                recorded_by_name="Claire",
-            )
+@pytest.fixture(autouse=True)
+def paths(alice_enrollment, claire, bob_enrollment, eve) -> None:
+    """Alice and Bob a few weeks into their programmes; Alice has reached her first objective
+    and her next workshop is planned."""
+    make_progress(alice_enrollment, claire)
+    make_progress(bob_enrollment, eve)
+    alice_enrollment.attendances.append(
+        WorkshopAttendance(
+            workshop=alice_enrollment.programme.workshops[1], scheduled_on=dt.date(2026, 12, 3)
         )
-    alice.objectives[0].status = ObjectiveStatus.ACHIEVED
-    db.flush()
-    return {"claire": claire, "alice": alice, "bob": bob}
+    )
+    alice_enrollment.objectives[0].status = ObjectiveStatus.ACHIEVED
+    session.flush()
 
 
-def issue(app, enrollment, educator, kind=LetterKind.START, copy=False):  # type: ignore[no-untyped-def]
+def send_consent(client, enrollment, choice: str) -> TestResponse:
+    """The patient gives ("give") or withdraws ("withdraw") consent on the programme page."""
+    action = "/withdraw" if choice == "withdraw" else ""
+    return client.submit(f"/programme/{enrollment.id}/consent{action}", {}, page="/programme/")
+
+
+def issue(app, enrollment, educator, kind=LetterKind.START, copy=False):
     with app.test_request_context():
         return letters.issue_letter(enrollment, kind, educator, copy_given_to_patient=copy)
 
 
-def test_patient_sees_their_progress_read_only(client, paths) -> None:
+def test_patient_sees_their_progress_read_only(client, alice) -> None:
     sign_in(client, "alice@example.org")
     html = client.get("/programme/").get_data(as_text=True)
     for text in (
@@ -63,50 +53,41 @@ def test_patient_sees_their_progress_read_only(client, paths) -> None:
         "Programme A workshop 1",
         "Suivi",
         "Prévu",
-        "Alice competency",
+        "Alice explains the warning signs",
         "Coordinator of Programme A",
     ):
         assert text in html, text
     assert "Bob" not in html
 
 
-def test_patient_withdraws_then_gives_consent_again_in_the_app(client, paths, db) -> None:
-    alice = paths["alice"]
+def test_patient_withdraws_then_gives_consent_again_in_the_app(
+    client, alice_enrollment, db
+) -> None:
     sign_in(client, "alice@example.org")
-    response = client.submit(f"/programme/{alice.id}/consent/withdraw", {}, page="/programme/")
-    assert response.status_code == 302
+    assert send_consent(client, alice_enrollment, "withdraw").status_code == 302
     html = client.get("/programme/").get_data(as_text=True)
-    assert (
-        "J&#39;accepte que mon médecin traitant soit informé" in html
-        or "J'accepte que mon médecin traitant soit informé" in html
-    )
+    assert "J'accepte que mon médecin traitant soit informé" in html
     db.expire_all()
-    assert all(c.withdrawn_at is not None for c in alice.consents)
-    assert (
-        client.submit(f"/programme/{alice.id}/consent", {}, page="/programme/").status_code == 302
-    )
+    assert all(c.withdrawn_at is not None for c in alice_enrollment.consents)
+    assert send_consent(client, alice_enrollment, "give").status_code == 302
     db.expire_all()
-    assert [c.method for c in alice.consents if c.withdrawn_at is None] == ["app"]
+    assert [c.method for c in alice_enrollment.consents if c.withdrawn_at is None] == ["app"]
 
 
-def test_patient_cannot_touch_another_patients_consent(client, paths, db) -> None:
-    bob = paths["bob"]
+def test_patient_cannot_touch_another_patients_consent(client, bob_enrollment, db) -> None:
     sign_in(client, "alice@example.org")
-    assert (
-        client.submit(f"/programme/{bob.id}/consent/withdraw", {}, page="/programme/").status_code
-        == 404
-    )
+    assert send_consent(client, bob_enrollment, "withdraw").status_code == 404
     db.expire_all()
-    assert all(c.withdrawn_at is None for c in bob.consents)
+    assert all(c.withdrawn_at is None for c in bob_enrollment.consents)
 
 
-def test_consent_forms_need_the_csrf_token(client, paths) -> None:
+def test_consent_forms_need_the_csrf_token(client, alice_enrollment) -> None:
     sign_in(client, "alice@example.org")
-    assert client.post(f"/programme/{paths['alice'].id}/consent/withdraw").status_code == 400
+    assert client.post(f"/programme/{alice_enrollment.id}/consent/withdraw").status_code == 400
 
 
-def test_patient_downloads_the_stored_letter(app, client, paths) -> None:
-    letter = issue(app, paths["alice"], paths["claire"])
+def test_patient_downloads_the_stored_letter(app, client, alice_enrollment, claire) -> None:
+    letter = issue(app, alice_enrollment, claire)
     sign_in(client, "alice@example.org")
     html = client.get("/programme/").get_data(as_text=True)
     assert f"/programme/letters/{letter.public_id}.pdf" in html
@@ -116,24 +97,26 @@ def test_patient_downloads_the_stored_letter(app, client, paths) -> None:
     assert "attachment" in response.headers["Content-Disposition"]
 
 
-def test_another_patients_letter_answers_404(app, client, paths) -> None:
-    letter = issue(app, paths["bob"], paths["claire"])
+def test_another_patients_letter_answers_404(app, client, bob_enrollment, eve) -> None:
+    letter = issue(app, bob_enrollment, eve)
     sign_in(client, "alice@example.org")
     assert client.get(f"/programme/letters/{letter.public_id}.pdf").status_code == 404
     assert client.get("/programme/letters/not-a-letter.pdf").status_code == 404
 
 
-def test_staff_cannot_use_the_patient_pages(client, paths) -> None:
+def test_staff_cannot_use_the_patient_pages(client, claire) -> None:
     sign_in(client, "claire@example.org")
     assert client.get("/programme/").status_code == 404
 
 
-def test_copy_handed_to_the_patient_invites_them_to_book_their_gp(app, client, paths) -> None:
+def test_copy_handed_to_the_patient_invites_them_to_book_their_gp(
+    app, client, alice_enrollment, claire
+) -> None:
     sign_in(client, "alice@example.org")
     assert "Prenez rendez-vous avec votre médecin traitant" not in client.get(
         "/programme/"
     ).get_data(as_text=True)
-    issue(app, paths["alice"], paths["claire"], LetterKind.END, copy=True)
+    issue(app, alice_enrollment, claire, LetterKind.END, copy=True)
     html = client.get("/programme/").get_data(as_text=True)
     assert "Prenez rendez-vous avec votre médecin traitant" in html
     assert "Dr Alice GP" in html
@@ -145,12 +128,11 @@ def test_patient_without_programme_is_told_so(client, db) -> None:
     assert "pas encore inclus(e)" in client.get("/programme/").get_data(as_text=True)
 
 
-def test_team_text_is_escaped_on_the_patients_page(client, paths, db) -> None:
+def test_team_text_is_escaped_on_the_patients_page(client, alice_enrollment, db) -> None:
     payload = '<script>alert("x")</script>'
-    alice = paths["alice"]
-    alice.objectives[0].text = payload
-    alice.competencies[0].text = payload
-    alice.programme.coordinator_name = payload
+    alice_enrollment.objectives[0].text = payload
+    alice_enrollment.competencies[0].text = payload
+    alice_enrollment.programme.coordinator_name = payload
     db.flush()
     sign_in(client, "alice@example.org")
     html = client.get("/programme/").get_data(as_text=True)

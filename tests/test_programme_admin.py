@@ -8,8 +8,9 @@ from pathway.models import Programme, Role
 from tests.factories import make_user, sign_in
 
 
-def test_admin_creates_a_programme_and_adds_an_educator_who_then_sees_it(app, client, db) -> None:
-    make_user("eve@example.org", Role.EDUCATOR)
+def test_admin_creates_a_programme_and_adds_an_educator_who_then_sees_it(
+    app, client, db, eve
+) -> None:
     runner = app.test_cli_runner()
     created = runner.invoke(
         args=["create-programme", "--name", "Vivre avec le diabète", "--hospital", "CHU Test"]

@@ -10,27 +10,12 @@ import subprocess
 import uuid
 from pathlib import Path
 
-import pytest
-import redis
-
 from pathway import ROOT
 from pathway.migrate import upgrade
-from tests.test_logs_gunicorn import BIN, free_port, request, wait_until_serving
-from tests.test_ratelimit_redis import REDIS_URL
+from tests.conftest import REDIS_URL
+from tests.servers import BIN, free_port, request, wait_until_serving
 
 LINK_LIMIT = 120  # GET /s/<token>: 120 per minute per client address
-
-
-@pytest.fixture
-def shared_redis() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}")
-        pytest.skip(f"no Redis at {REDIS_URL} (outside CI)")
-    return client
 
 
 def test_random_tokens_from_one_client_hit_the_limit_across_workers(
@@ -74,7 +59,7 @@ def test_random_tokens_from_one_client_hit_the_limit_across_workers(
                         {"X-Forwarded-For": f"10.1.{i // 250}.{i % 250}, 203.0.113.9"})
                 for i in range(LINK_LIMIT + 10)
             ]  # fmt: skip
-            other_client = request(
+            another_address = request(
                 port, "GET", f"/s/{secrets.token_urlsafe(32)}", {"X-Forwarded-For": "198.51.100.4"}
             )
         finally:
@@ -85,6 +70,6 @@ def test_random_tokens_from_one_client_hit_the_limit_across_workers(
                 shared_redis.delete(*keys)
     assert statuses[:LINK_LIMIT] == [404] * LINK_LIMIT
     assert statuses[LINK_LIMIT:] == [429] * 10
-    assert other_client == 404
+    assert another_address == 404
     workers = set(re.findall(r"<(\d+)>$", access_log.read_text(), re.M))
     assert len(workers) >= 2, "the requests were served by several workers"

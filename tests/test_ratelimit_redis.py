@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
-import pytest
-import redis
-
 from pathway import ROOT
 from pathway.migrate import upgrade
-
-REDIS_URL = os.environ.get("PATHWAY_TEST_REDIS", "redis://127.0.0.1:6379/0")
+from tests.conftest import REDIS_URL
 
 # One app instance, in its own process: N bad sign-ins, print the statuses.
 INSTANCE = """
@@ -33,18 +28,6 @@ for i in range(int(sys.argv[2])):
     statuses.append(response.status_code)
 print(json.dumps(statuses))
 """
-
-
-@pytest.fixture
-def shared_redis() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required in CI and unreachable at {REDIS_URL}")
-        pytest.skip(f"no Redis at {REDIS_URL} (outside CI)")
-    return client
 
 
 def run_instance(config: dict[str, object], attempts: int) -> list[int]:

@@ -9,21 +9,19 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from pathway.models import Consent, Role
-from tests.factories import PASSWORD, enroll, make_patient, make_programme, make_user, sign_in
+from pathway.models import Consent
+from tests.factories import PASSWORD, sign_in
 
 LATER = dt.timedelta(minutes=16)  # RECENT_SIGN_IN_MINUTES is 15
 
 
-@pytest.fixture
-def enrollment(db):  # type: ignore[no-untyped-def]
-    claire = make_user("claire@example.org", Role.EDUCATOR, display_name="Claire Dubois")
-    enrollment = enroll(make_patient("Alice"), make_programme("Programme A", claire))
+@pytest.fixture(autouse=True)
+def committed(db, alice_enrollment) -> None:
+    """Alice, enrolled in Claire's programme, committed as a real sign-in would find her."""
     db.commit()
-    return enrollment
 
 
-def consents(db, enrollment) -> int:  # type: ignore[no-untyped-def]
+def consents(db, enrollment) -> int:
     query = select(func.count()).select_from(Consent).where(Consent.enrollment_id == enrollment.id)
     return db.scalar(query)
 
@@ -32,29 +30,29 @@ def later() -> time_machine.travel:
     return time_machine.travel(dt.datetime.now(dt.UTC) + LATER)
 
 
-def asked_to_confirm(response, back_to: str) -> None:  # type: ignore[no-untyped-def]
+def asked_to_confirm(response, back_to: str) -> None:
     assert response.status_code == 303
     location = urlsplit(response.headers["Location"])
     assert location.path == "/auth/confirm"
     assert parse_qs(location.query)["next"] == [back_to]
 
 
-def test_a_recent_sign_in_gives_consent_at_once(client, db, enrollment) -> None:
+def test_a_recent_sign_in_gives_consent_at_once(client, db, alice_enrollment) -> None:
     sign_in(client, "alice@example.org")
-    response = client.submit(f"/programme/{enrollment.id}/consent", page="/programme/")
+    response = client.submit(f"/programme/{alice_enrollment.id}/consent", page="/programme/")
     assert response.status_code == 302
-    assert consents(db, enrollment) == 1
+    assert consents(db, alice_enrollment) == 1
 
 
 def test_an_old_sign_in_confirms_the_password_before_a_consent_change(
-    client, db, enrollment
+    client, db, alice_enrollment
 ) -> None:
     sign_in(client, "alice@example.org")
     with later():
-        back_to = f"/programme/#consent-{enrollment.id}"
-        response = client.submit(f"/programme/{enrollment.id}/consent", page="/programme/")
+        back_to = f"/programme/#consent-{alice_enrollment.id}"
+        response = client.submit(f"/programme/{alice_enrollment.id}/consent", page="/programme/")
         asked_to_confirm(response, back_to)
-        assert consents(db, enrollment) == 0  # nothing done meanwhile
+        assert consents(db, alice_enrollment) == 0  # nothing done meanwhile
 
         page = client.get(response.headers["Location"])
         assert page.status_code == 200
@@ -64,26 +62,28 @@ def test_an_old_sign_in_confirms_the_password_before_a_consent_change(
         wrong = client.submit(confirm, {"password": "not the password"})
         assert wrong.status_code == 401
         assert "Mot de passe incorrect." in wrong.get_data(as_text=True)
-        again = client.submit(f"/programme/{enrollment.id}/consent", page="/programme/")
+        again = client.submit(f"/programme/{alice_enrollment.id}/consent", page="/programme/")
         asked_to_confirm(again, back_to)
 
         right = client.submit(confirm, {"password": PASSWORD})
         assert right.status_code == 303
         assert right.headers["Location"] == back_to
-        done = client.submit(f"/programme/{enrollment.id}/consent", page="/programme/")
+        done = client.submit(f"/programme/{alice_enrollment.id}/consent", page="/programme/")
         assert done.status_code == 302
-        assert consents(db, enrollment) == 1
+        assert consents(db, alice_enrollment) == 1
 
         withdrawn = client.submit(
-            f"/programme/{enrollment.id}/consent/withdraw", page="/programme/"
+            f"/programme/{alice_enrollment.id}/consent/withdraw", page="/programme/"
         )
         assert withdrawn.status_code == 302
     with time_machine.travel(dt.datetime.now(dt.UTC) + 2 * LATER):
-        response = client.submit(f"/programme/{enrollment.id}/consent", page="/programme/")
+        response = client.submit(f"/programme/{alice_enrollment.id}/consent", page="/programme/")
         asked_to_confirm(response, back_to)
 
 
-def test_an_old_sign_in_confirms_the_password_before_a_data_export(client, enrollment) -> None:
+def test_an_old_sign_in_confirms_the_password_before_a_data_export(
+    client, alice_enrollment
+) -> None:
     sign_in(client, "alice@example.org")
     with later():
         asked_to_confirm(client.get("/account/my-data"), "/account/my-data")
@@ -99,22 +99,22 @@ def test_an_old_sign_in_confirms_the_password_before_a_data_export(client, enrol
 
 
 def test_an_old_staff_sign_in_confirms_the_password_before_recording_a_consent(
-    client, db, enrollment
+    client, db, alice_enrollment
 ) -> None:
     sign_in(client, "claire@example.org")
-    page = f"/team/enrollments/{enrollment.id}"
-    data = {"consent-given_on": dt.date.today().isoformat(), "version": enrollment.version}
+    page = f"/team/enrollments/{alice_enrollment.id}"
+    data = {"consent-given_on": dt.date.today().isoformat(), "version": alice_enrollment.version}
     with later():
         response = client.submit(f"{page}/consent", data, page=page)
         asked_to_confirm(response, f"{page}#consent")
-        assert consents(db, enrollment) == 0
+        assert consents(db, alice_enrollment) == 0
         client.submit(f"/auth/confirm?next={page}", {"password": PASSWORD})
         response = client.submit(f"{page}/consent", data, page=page)
         assert response.status_code in (302, 303)
-        assert consents(db, enrollment) == 1
+        assert consents(db, alice_enrollment) == 1
 
 
-def test_guessing_the_password_of_an_open_session_ends_it(client, db, enrollment) -> None:
+def test_guessing_the_password_of_an_open_session_ends_it(client, db, alice_enrollment) -> None:
     sign_in(client, "alice@example.org")
     with later():
         for _ in range(4):
@@ -130,10 +130,10 @@ def test_guessing_the_password_of_an_open_session_ends_it(client, db, enrollment
 
 
 def test_a_lockout_that_has_ended_does_not_end_the_session_at_the_next_mistake(
-    client, db, enrollment
+    client, db, alice_enrollment
 ) -> None:
     sign_in(client, "alice@example.org")
-    user = enrollment.patient.user
+    user = alice_enrollment.patient.user
     user.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)  # as an old lockout left it
     db.commit()
     with later():
@@ -141,7 +141,7 @@ def test_a_lockout_that_has_ended_does_not_end_the_session_at_the_next_mistake(
         assert client.get("/programme/").status_code == 200  # still signed in
 
 
-def test_the_confirmation_never_sends_elsewhere(client, enrollment) -> None:
+def test_the_confirmation_never_sends_elsewhere(client, alice_enrollment) -> None:
     sign_in(client, "alice@example.org")
     with later():
         response = client.submit("/auth/confirm?next=https://evil.example/", {"password": PASSWORD})

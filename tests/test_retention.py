@@ -6,40 +6,38 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from pathway.db import utcnow
-from pathway.models import AccessEvent, AuditEvent, Share
-from pathway.sharing.sections import Audience
-from tests.factories import make_patient
+from pathway.db import session, utcnow
+from pathway.models import AccessEvent, AuditEvent, Patient, Share
+from pathway.sharing.sections import Section
+from tests.factories import make_share
 
 
-def seed(db, days_ago: list[int]) -> Share:  # type: ignore[no-untyped-def]
-    patient = make_patient("Alice")
-    share = Share(patient=patient, audience=Audience.GP, label="Dr GP", sections=["allergies"])
-    db.add(share)
-    db.flush()
+def seed(patient: Patient, days_ago: list[int]) -> Share:
+    """A link of the patient's opened, and audited, that many days ago each."""
+    share = make_share(patient, sections=(Section.ALLERGIES,))
     now = utcnow()
     for age in days_ago:
         when = now - dt.timedelta(days=age)
-        db.add(
+        session.add(
             AccessEvent(
                 share_id=share.id, occurred_at=when, audience="gp", sections=[], summary_version=1
             )
         )
-        db.add(
+        session.add(
             AuditEvent(tag=f"test:age:{age}", occurred_at=when, patient_id=patient.id, details={})
         )
-    db.flush()
+    session.flush()
     return share
 
 
-def ages(db, model) -> list[int]:  # type: ignore[no-untyped-def]
+def ages(db, model) -> list[int]:
     now = utcnow()
     return sorted((now - row.occurred_at).days for row in db.scalars(select(model)))
 
 
-def test_purge_deletes_only_rows_past_retention(app, db) -> None:
+def test_purge_deletes_only_rows_past_retention(app, db, alice) -> None:
     app.config["RETENTION_DAYS"] = 180
-    seed(db, [400, 181, 179, 10, 0])
+    seed(alice, [400, 181, 179, 10, 0])
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 0, result.output
     assert "Deleted 2 access events and 2 audit events" in result.output
@@ -51,8 +49,8 @@ def test_purge_deletes_only_rows_past_retention(app, db) -> None:
     assert purge_event.details["count"] == 4
 
 
-def test_purge_days_option_and_dry_run(app, db) -> None:
-    seed(db, [100, 50, 5])
+def test_purge_days_option_and_dry_run(app, db, alice) -> None:
+    seed(alice, [100, 50, 5])
     dry = app.test_cli_runner().invoke(args=["purge", "--days", "30", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "Would delete 2 access events and 2 audit events" in dry.output
@@ -62,8 +60,8 @@ def test_purge_days_option_and_dry_run(app, db) -> None:
     assert ages(db, AccessEvent) == [5, 50]
 
 
-def test_purge_refuses_a_dangerously_short_period(app, db) -> None:
-    seed(db, [20, 1])
+def test_purge_refuses_a_dangerously_short_period(app, db, alice) -> None:
+    seed(alice, [20, 1])
     result = app.test_cli_runner().invoke(args=["purge", "--days", "0"])
     assert result.exit_code != 0
     assert "at least 30 days" in result.output

@@ -24,7 +24,7 @@ class NameForm(FlaskForm):
     note = StringField()
 
 
-def written_then_refused(app, db, error: RuleBroken, field: str | None = None):  # type: ignore[no-untyped-def]
+def written_then_refused(app, db, error: RuleBroken, field: str | None = None):
     with app.test_request_context("/"):
         form = NameForm(formdata=None)
         db.add(Programme(name="Half-written programme"))

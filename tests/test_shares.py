@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -13,23 +14,17 @@ from sqlalchemy import func, select
 from pathway.models import AccessEvent, Share
 from pathway.sharing import shares
 from pathway.sharing.sections import PRESETS, Audience, Section
-from tests.factories import enroll, make_patient, make_programme, sign_in
-from tests.sharing_helpers import assert_scope, make_share, path_of
+from tests.factories import PAYLOADS, assert_scope, make_share, path_of, sign_in
+
+# These are Alice's own pages: in every test, `client` is her browser, signed in.
+pytestmark = pytest.mark.usefixtures("alice_signed_in")
 
 
-@pytest.fixture
-def alice(client, db):  # type: ignore[no-untyped-def]
-    patient = make_patient("Alice")
-    enroll(patient, make_programme("Programme A"))
-    sign_in(client, "alice@example.org")
-    return patient
-
-
-def share_count(db) -> int:  # type: ignore[no-untyped-def]
+def share_count(db) -> int:
     return db.scalar(select(func.count()).select_from(Share))
 
 
-def form(audience: Audience, **overrides):  # type: ignore[no-untyped-def]
+def form(audience: Audience, **overrides: Any) -> dict[str, Any]:
     data = {
         "audience": audience.value,
         "label": "Dr Martin, cabinet de Trélazé",
@@ -49,11 +44,8 @@ def test_patient_chooses_an_audience_then_sees_its_preset(client, alice) -> None
     page = client.get("/shares/new?audience=pharmacist").get_data(as_text=True)
     checked = set(re.findall(r'name="sections" value="(\w+)" checked', page))
     assert checked == {s.value for s in PRESETS[Audience.PHARMACIST]}
-    assert (
-        'value="30d" checked' in page
-        or 'checked id="expiry-2"' in page
-        or re.search(r'value="30d"[^>]*checked|checked[^>]*value="30d"', page)
-    )
+    checked = re.findall(r'<input checked[^>]*name="expiry"[^>]*value="(\w+)"', page)
+    assert checked == ["30d"]
     # Replies are offered to a GP, a pharmacist or a nurse, not to a firefighter.
     assert 'name="allow_replies"' in page
     assert 'name="allow_replies"' not in client.get("/shares/new?audience=firefighter").get_data(
@@ -229,8 +221,7 @@ def test_actions_without_csrf_are_refused(client, db, alice) -> None:
     assert share_count(db) == 1
 
 
-def test_alice_cannot_reach_bobs_shares_or_their_log(client, db, alice) -> None:
-    bob = make_patient("Bob")
+def test_alice_cannot_reach_bobs_shares_or_their_log(client, db, alice, bob) -> None:
     bob_share = make_share(bob, label="Bob's GP")
     db.commit()
     bob_path = path_of(bob_share)
@@ -252,15 +243,15 @@ def test_alice_cannot_reach_bobs_shares_or_their_log(client, db, alice) -> None:
         assert "Bob" not in client.get(url).get_data(as_text=True)
 
 
-def test_access_log_says_who_saw_what_and_when(client, other_client, db, alice) -> None:
+def test_access_log_says_who_saw_what_and_when(client, stranger, db, alice) -> None:
     share = make_share(alice, Audience.PHARMACIST, passcode="4321", label="Pharmacie du Centre")
     db.commit()
-    other_client.submit(
+    stranger.submit(
         path_of(share),
         {"passcode": "4321", "viewer": "M. Durand, pharmacien"},
         headers={"User-Agent": "Mozilla/5.0 (Android 14; Mobile) Firefox/120.0"},
     )
-    other_client.submit(path_of(share), {"passcode": "0000"})
+    stranger.submit(path_of(share), {"passcode": "0000"})
     detail = client.get(f"/shares/{share.public_id}").get_data(as_text=True)
     overall = client.get("/shares/log").get_data(as_text=True)
     for page in (detail, overall):
@@ -276,33 +267,29 @@ def test_access_log_says_who_saw_what_and_when(client, other_client, db, alice) 
     assert event.summary_version == alice.summary_version
 
 
-def test_locked_share_is_flagged_to_the_patient(client, other_client, db, alice) -> None:
+def test_locked_share_is_flagged_to_the_patient(client, stranger, db, alice) -> None:
     share = make_share(alice, passcode="4321")
     db.commit()
     for _ in range(5):
-        other_client.submit(path_of(share), {"passcode": "nope"})
+        stranger.submit(path_of(share), {"passcode": "nope"})
     page = client.get("/shares/").get_data(as_text=True)
     assert "Verrouillé après 5 codes d'accès erronés" in page
 
 
-@pytest.mark.parametrize("payload", ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>'])
-def test_label_and_declared_viewer_are_escaped(client, other_client, db, alice, payload) -> None:
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_label_and_declared_viewer_are_escaped(client, stranger, db, alice, payload) -> None:
     share = make_share(alice, label=payload, passcode="4321")
     db.commit()
-    other_client.submit(path_of(share), {"passcode": "4321", "viewer": payload})
+    stranger.submit(path_of(share), {"passcode": "4321", "viewer": payload})
     for url in ("/shares/", f"/shares/{share.public_id}", "/shares/log"):
         html = client.get(url).get_data(as_text=True)
         assert payload not in html and "<img src=x" not in html and "<script>alert" not in html
-    recipient = other_client.submit(path_of(share), {"passcode": "4321"}).get_data(as_text=True)
+    recipient = stranger.submit(path_of(share), {"passcode": "4321"}).get_data(as_text=True)
     assert payload not in recipient
 
 
-def test_signed_out_visitor_and_educator_cannot_open_share_pages(other_client, db) -> None:
-    from pathway.models import Role
-    from tests.factories import make_user
-
+def test_signed_out_visitor_and_educator_cannot_open_share_pages(other_client, db, eve) -> None:
     assert other_client.get("/shares/").status_code in (302, 404)
-    make_user("eve@example.org", Role.EDUCATOR)
     sign_in(other_client, "eve@example.org")
     assert other_client.get("/shares/").status_code == 404
     assert other_client.get("/shares/new").status_code == 404

@@ -17,8 +17,7 @@ from pathway.models import AccessEvent, AuditEvent, Patient, Share, User
 from pathway.sharing import shares
 from pathway.sharing.sections import Audience
 from tests.conftest import make_config
-from tests.factories import make_patient
-from tests.sharing_helpers import make_share
+from tests.factories import make_patient, make_share
 
 GUESSES = 64
 
@@ -26,7 +25,7 @@ GUESSES = 64
 class CountingHasher:
     """The real hasher, counting how many passcodes were actually compared."""
 
-    def __init__(self, real) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, real) -> None:
         self.real = real
         self.verified = 0
         self.lock = threading.Lock()

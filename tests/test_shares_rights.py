@@ -8,18 +8,16 @@ from sqlalchemy import func, select
 
 from pathway.models import AccessEvent, Condition, Patient, Share, User
 from pathway.sharing.sections import Audience
-from tests.factories import PASSWORD, enroll, make_patient, make_programme, sign_in
-from tests.sharing_helpers import make_share, path_of
+from tests.factories import PASSWORD, SENTINELS, make_share, path_of, sign_in
 
 
-def test_export_holds_all_of_alices_data_and_nothing_of_bobs(client, other_client, db) -> None:
-    alice = make_patient("Alice")
-    enroll(alice, make_programme("Programme A"))
+def test_export_holds_all_of_alices_data_and_nothing_of_bobs(
+    client, stranger, db, alice, bob
+) -> None:
     share = make_share(alice, Audience.PHARMACIST, passcode="4321", label="Pharmacie du Centre")
-    bob = make_patient("Bob")
     make_share(bob, label="Bob's GP")
     db.commit()
-    other_client.submit(path_of(share), {"passcode": "4321", "viewer": "M. Durand"})
+    stranger.submit(path_of(share), {"passcode": "4321", "viewer": "M. Durand"})
     sign_in(client, "alice@example.org")
     response = client.submit("/account/my-data", {})
     assert response.status_code == 200
@@ -30,19 +28,8 @@ def test_export_holds_all_of_alices_data_and_nothing_of_bobs(client, other_clien
     assert data["format"] == "pathway.patient-export" and data["version"] == 1
     assert data["patient"]["first_name"] == "Alice"
     assert data["account"]["email"] == "alice@example.org"
-    for sentinel in (
-        "Alice condition",
-        "Alice critical drug",
-        "Alice allergen",
-        "Alice what to do",
-        "Alice contact",
-        "Dr Alice GP",
-        "Alice life context",
-        "Alice treatment objective",
-        "Alice BEP synthesis",
-        "Pharmacie du Centre",
-        "M. Durand",
-    ):
+    every_section = [sentinel for sentinels in SENTINELS.values() for sentinel in sentinels]
+    for sentinel in (*every_section, "Alice BEP synthesis", "Pharmacie du Centre", "M. Durand"):
         assert sentinel in text, sentinel
     assert data["conditions"][0]["orphacode"] == "85138"
     assert data["shares"][0]["has_passcode"] is True
@@ -53,13 +40,12 @@ def test_export_holds_all_of_alices_data_and_nothing_of_bobs(client, other_clien
         assert secret not in text
 
 
-def test_export_needs_the_patient_signed_in(other_client, db) -> None:
-    assert other_client.post("/account/my-data").status_code == 400  # no CSRF token
-    assert other_client.get("/account/my-data").status_code in (302, 404)
+def test_export_needs_the_patient_signed_in(stranger, db) -> None:
+    assert stranger.post("/account/my-data").status_code == 400  # no CSRF token
+    assert stranger.get("/account/my-data").status_code in (302, 404)
 
 
-def test_wrong_password_deletes_nothing(client, db) -> None:
-    alice = make_patient("Alice")
+def test_wrong_password_deletes_nothing(client, db, alice) -> None:
     sign_in(client, "alice@example.org")
     response = client.submit(
         "/account/delete-account", {"password": "not my password", "confirm": "y"}
@@ -71,8 +57,7 @@ def test_wrong_password_deletes_nothing(client, db) -> None:
     assert db.get(Patient, alice.id) is not None
 
 
-def test_deletion_needs_the_confirmation_box(client, db) -> None:
-    alice = make_patient("Alice")
+def test_deletion_needs_the_confirmation_box(client, db, alice) -> None:
     sign_in(client, "alice@example.org")
     response = client.submit("/account/delete-account", {"password": PASSWORD})
     assert response.status_code == 422
@@ -81,18 +66,15 @@ def test_deletion_needs_the_confirmation_box(client, db) -> None:
 
 
 def test_deleting_the_account_removes_the_data_and_kills_every_link(
-    client, other_client, db
+    client, stranger, db, alice, bob
 ) -> None:
-    alice = make_patient("Alice")
-    enroll(alice, make_programme("Programme A"))
     first = make_share(alice)
     second = make_share(alice, Audience.PHARMACIST, passcode="4321")
-    bob = make_patient("Bob")
     bob_share = make_share(bob)
     db.commit()
     links = [path_of(first), path_of(second)]
     bob_link = path_of(bob_share)
-    other_client.get(links[0])
+    stranger.get(links[0])
     alice_id, user_id = alice.id, alice.user_id
     sign_in(client, "alice@example.org")
     response = client.submit("/account/delete-account", {"password": PASSWORD, "confirm": "y"})
@@ -111,8 +93,8 @@ def test_deleting_the_account_removes_the_data_and_kills_every_link(
     )
     assert db.scalar(select(func.count()).select_from(AccessEvent)) == 0
     for link in links:
-        assert other_client.get(link).status_code in (404, 410)
+        assert stranger.get(link).status_code in (404, 410)
     # Signed out, and cannot sign in again.
     assert client.get("/patient/").status_code in (302, 404)
     # Bob is untouched.
-    assert other_client.get(bob_link).status_code == 200
+    assert stranger.get(bob_link).status_code == 200

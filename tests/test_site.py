@@ -125,8 +125,7 @@ def test_the_layout_has_no_external_resources_and_fits_phones(client) -> None:
     assert "<script" not in page
 
 
-def test_staff_reach_two_step_sign_in_from_the_menu(client, db) -> None:
-    make_user("eve@example.org", Role.EDUCATOR)
+def test_staff_reach_two_step_sign_in_from_the_menu(client, db, eve) -> None:
     sign_in(client, "eve@example.org")
     page = client.get("/team/").get_data(as_text=True)
     assert 'href="/auth/two-factor/setup"' in page

@@ -13,19 +13,20 @@ from pathway.models import (
 )
 from pathway.sharing.sections import Section
 from pathway.sharing.view import build_view
-from tests.factories import enroll, make_patient, make_programme
+from tests.factories import enroll, make_patient
 
 
-def section_data(app, patient, section: Section):  # type: ignore[no-untyped-def]
+def section_data(app, patient, section: Section):
     with app.test_request_context("/"):
         return build_view(patient.id, (section,))["sections"][0]["data"]
 
 
-def test_etp_progress_groups_each_programme_in_order_and_reads_no_other_patient(app, db) -> None:
-    alice, bob = make_patient("Alice"), make_patient("Bob")
-    first, second = make_programme("Programme A"), make_programme("Programme B")
-    in_first, in_second = enroll(alice, first), enroll(alice, second)
-    enroll(bob, first)
+def test_etp_progress_groups_each_programme_in_order_and_reads_no_other_patient(
+    app, db, alice, alice_enrollment, bob, programme_b
+) -> None:
+    # Alice follows Bob's Programme B too.
+    in_first, in_second = alice_enrollment, enroll(alice, programme_b)
+    first = alice_enrollment.programme
     in_first.objectives[1].status = ObjectiveStatus.ACHIEVED
     in_first.attendances = [
         WorkshopAttendance(
@@ -81,19 +82,17 @@ def test_etp_progress_groups_each_programme_in_order_and_reads_no_other_patient(
     assert section_data(app, make_patient("Carol"), Section.ETP_PROGRESS) == []
 
 
-def test_a_change_not_yet_flushed_is_in_the_view(app, db) -> None:
-    alice = make_patient("Alice")
+def test_a_change_not_yet_flushed_is_in_the_view(app, db, alice) -> None:
     alice.conditions.append(Condition(label="Pending condition"))
     labels = [c["label"] for c in section_data(app, alice, Section.CONDITIONS)]
     assert "Pending condition" in labels
 
 
-def test_whose_summary_it_is_comes_from_the_database_with_the_sections(app, db) -> None:
+def test_whose_summary_it_is_comes_from_the_database_with_the_sections(app, db, alice) -> None:
     from sqlalchemy import update
 
     from pathway.models import Patient
 
-    alice = make_patient("Alice")
     db.flush()
     version = alice.summary_version
     # Another worker renames the patient: the object held here still has the old name.

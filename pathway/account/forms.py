@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired
 
+from pathway.inputs import Form
 
-class DeleteAccountForm(FlaskForm):
+
+class DeleteAccountForm(Form):
     password = PasswordField(
         _l("Your password"),
         validators=[DataRequired(message=_l("Enter your password to confirm."))],
@@ -20,5 +21,5 @@ class DeleteAccountForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A CSRF-protected button (export)."""

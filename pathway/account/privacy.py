@@ -15,15 +15,17 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 
-from pathway import audit
+from pathway import audit, mail, notifications
 from pathway.auth import accounts
 from pathway.db import session, utcnow
 from pathway.models import (
     AccessEvent,
     Contribution,
+    LetterLink,
     Message,
     Notification,
     Patient,
+    ProgrammeInvitation,
     User,
 )
 from pathway.rules import RuleBroken
@@ -74,6 +76,19 @@ def export_patient_data(patient: Patient) -> dict[str, Any]:
         else []
     )
     share_public = {share.id: share.public_id for share in shares}
+    letter_links = {
+        link.share_id: link
+        for link in (
+            session.scalars(select(LetterLink).where(LetterLink.share_id.in_(share_ids)))
+            if share_ids
+            else []
+        )
+    }
+    invitations = session.scalars(
+        select(ProgrammeInvitation)
+        .where(ProgrammeInvitation.patient_id == patient.id)
+        .order_by(ProgrammeInvitation.id)
+    ).all()
     enrollments = []
     for enrollment in patient.enrollments:
         record = _row(enrollment)
@@ -85,7 +100,12 @@ def export_patient_data(patient: Patient) -> dict[str, Any]:
         record["competencies"] = [_row(c) for c in enrollment.competencies]
         record["consents"] = [_row(c) for c in enrollment.consents]
         record["letters"] = [
-            {**_row(letter), "pdf_base64": base64.b64encode(letter.pdf).decode("ascii")}
+            # The patient's copy (the GP's, with its link); the reader copy is the same page
+            # without the link.
+            {
+                **_row(letter, skip=frozenset({"reader_pdf"})),
+                "pdf_base64": base64.b64encode(letter.pdf).decode("ascii"),
+            }
             for letter in enrollment.letters
         ]
         enrollments.append(record)
@@ -125,14 +145,33 @@ def export_patient_data(patient: Patient) -> dict[str, Any]:
         "care_team": [_row(item) for item in patient.care_team],
         "enrollments": enrollments,
         "shares": [
-            {**_row(share), "has_passcode": share.passcode_hash is not None} for share in shares
+            {
+                **_row(share),
+                "has_passcode": share.passcode_hash is not None,
+                **_letter_link_of(letter_links.get(share.id), share_public),
+            }
+            for share in shares
         ],
         "access_events": [
             {**_row(event), "share_public_id": share_public[event.share_id]} for event in events
         ],
         "contributions": [_row(item) for item in contributions],
         "messages": [_row(item) for item in messages],
-        "notifications": [_row(item) for item in notifications],
+        # patient_id names the patient a team member's notice is about: none of the patient's own.
+        "notifications": [_row(item, skip=frozenset({"patient_id"})) for item in notifications],
+        "programme_invitations": [
+            {**_row(item), "programme_name": item.programme.name} for item in invitations
+        ],
+    }
+
+
+def _letter_link_of(link: LetterLink | None, share_public: dict[int, str]) -> dict[str, Any]:
+    """For a letter's own link: which letter it is printed on, and which link it was made from."""
+    if link is None:
+        return {"letter_public_id": None, "made_from_share_public_id": None}
+    return {
+        "letter_public_id": link.letter.public_id if link.letter is not None else None,
+        "made_from_share_public_id": share_public.get(link.derived_from_id or 0),
     }
 
 
@@ -147,11 +186,16 @@ def delete_account(user: User, password: str) -> None:
         raise PrivacyError(
             field="password", message=str(_l("Wrong password: nothing was deleted."))
         )
-    patient_id = patient.id
+    # What other people keep about the patient says nothing of them any more: the team's
+    # notices lose the patient's and the GP's names, the security trail the patient's id,
+    # and mail not yet sent to the patient is dropped.
+    notifications.forget_patient(patient.id)
+    detached = audit.forget_patient(patient.id)
+    mail.forget_recipient(user.email)
     # Shares, sections, enrollments, letters, access events… go with the patient
     # (ON DELETE CASCADE).
     session.delete(patient)
     session.flush()
     session.delete(user)
     session.flush()
-    audit.record(audit.Tag.ACCOUNT_DELETED, patient_id=patient_id)
+    audit.record(audit.Tag.ACCOUNT_DELETED, count=detached)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from pathway import audit, tokens
 from pathway.db import session, utcnow
-from pathway.mail import send_mail
+from pathway.mail import queue_mail
 from pathway.models import Invitation, Patient, Role, User
 from pathway.rules import RuleBroken
 
@@ -171,7 +172,7 @@ def invite_patient(patient: Patient, email: str, invited_by: User) -> str:
     link = external_url(
         "auth.accept_invitation", token=tokens.sign(tokens.Purpose.INVITATION, invitation.public_id)
     )
-    send_mail(
+    queue_mail(
         email,
         _("Your Pathway account"),
         _(
@@ -251,7 +252,7 @@ def request_password_reset(email: str) -> None:
         return
     token = tokens.sign(tokens.Purpose.PASSWORD_RESET, user.public_id, _password_fingerprint(user))
     link = external_url("auth.reset_password", token=token)
-    send_mail(
+    queue_mail(
         user.email,
         _("Reset your Pathway password"),
         _(
@@ -287,6 +288,7 @@ def reset_password(token: str, password: str) -> User:
     return user
 
 
-def external_url(endpoint: str, **values: str) -> str:
+def external_url(endpoint: str, **values: Any) -> str:
     """An absolute URL on PUBLIC_BASE_URL (never the request's Host header)."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+    base: str = current_app.config["PUBLIC_BASE_URL"]
+    return base + url_for(endpoint, **values)

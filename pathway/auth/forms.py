@@ -1,21 +1,22 @@
 """Forms of the auth blueprint."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from pathway.inputs import Form
 
-class SignInForm(FlaskForm):
+
+class SignInForm(Form):
     email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class ConfirmPasswordForm(FlaskForm):
+class ConfirmPasswordForm(Form):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class ChoosePasswordForm(FlaskForm):
+class ChoosePasswordForm(Form):
     password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(max=200)],
@@ -27,7 +28,7 @@ class ChoosePasswordForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(
         _l("Email address"),
         validators=[
@@ -38,7 +39,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class TwoFactorForm(FlaskForm):
+class TwoFactorForm(Form):
     code = StringField(
         _l("Code"),
         validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],
@@ -48,7 +49,7 @@ class TwoFactorForm(FlaskForm):
     )
 
 
-class EnrolTwoFactorForm(FlaskForm):
+class EnrolTwoFactorForm(Form):
     code = StringField(
         _l("Code shown by the app"),
         validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],

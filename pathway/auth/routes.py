@@ -38,7 +38,7 @@ def _email_key() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 @limiter.limit("20 per hour", methods=["POST"], key_func=_email_key)
-def login() -> Response | str:
+def login() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = SignInForm()
@@ -248,7 +248,7 @@ def two_factor() -> Response | str | tuple[str, int]:
 def _enrolling_user() -> User | None:
     """Signed-in staff turning two-factor on, or staff who must enrol before signing in."""
     if current_user.is_authenticated:
-        return current_user if current_user.role in (Role.EDUCATOR, Role.ADMIN) else None  # type: ignore[return-value]
+        return current_user if current_user.role in (Role.EDUCATOR, Role.ADMIN) else None
     user = _pending_user()
     if user is not None and not twofactor.is_enabled(user):
         return user
@@ -309,7 +309,7 @@ def two_factor_setup() -> Response | str | tuple[str, int]:
 @limiter.limit("5 per minute")
 def new_recovery_codes() -> Response | str | tuple[str, int]:
     """Replace the recovery codes, after a valid code proves the phone is at hand."""
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     form = TwoFactorForm()
     if form.validate_on_submit() and twofactor.verify(user, form.code.data or ""):
         codes = twofactor.replace_recovery_codes(user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask import session as cookie_session
@@ -61,7 +61,8 @@ def password_confirmed() -> None:
 def sign_in_is_recent() -> bool:
     """Was the password typed within RECENT_SIGN_IN_MINUTES (and the session fresh)?"""
     age = int(time.time()) - int(cookie_session.get("password_at", 0))
-    return login_fresh() and age <= current_app.config["RECENT_SIGN_IN_MINUTES"] * 60
+    fresh: bool = login_fresh()
+    return fresh and age <= current_app.config["RECENT_SIGN_IN_MINUTES"] * 60
 
 
 def recent_sign_in_required(back_to: Callable[..., str]) -> Callable[[F], F]:
@@ -82,7 +83,7 @@ def recent_sign_in_required(back_to: Callable[..., str]) -> Callable[[F], F]:
                 return redirect(url_for("auth.confirm_password", next=target), code=303)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)
 
     return decorator
 
@@ -119,7 +120,7 @@ def role_required(*roles: Role) -> Callable[[F], F]:
                 abort(404)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return cast(F, wrapper)
 
     return decorator
 
@@ -130,7 +131,7 @@ team_only = role_required(Role.EDUCATOR, Role.ADMIN)
 
 def current_patient() -> Patient:
     """The signed-in patient's own record (the only one they can ever reach)."""
-    patient = current_user.patient
+    patient: Patient | None = current_user.patient
     if patient is None:
         abort(404)
     return patient

@@ -7,11 +7,14 @@ import hashlib
 import hmac
 import io
 import secrets
+from typing import Any, cast
 
 import pyotp
 import qrcode
 from flask import current_app
+from qrcode.image.pil import PilImage
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from pathway import audit
 from pathway.db import session, utcnow
@@ -48,7 +51,12 @@ def provisioning_uri(user: User, secret: str) -> str:
 
 def qr_data_uri(text: str) -> str:
     """A PNG QR code as a data: URI (the CSP allows data: images; nothing external)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=6,
+        border=4,
+        image_factory=PilImage,
+    )
     qr.add_data(text)
     qr.make(fit=True)
     buffer = io.BytesIO()
@@ -100,14 +108,17 @@ def verify(user: User, code: str) -> bool:
     step = _matching_step(user.totp_secret, code)
     if step is not None:
         # A conditional UPDATE so two concurrent requests cannot both use one code.
-        result = session.execute(
-            update(User)
-            .where(User.id == user.id)
-            .where((User.totp_last_step.is_(None)) | (User.totp_last_step < step))
-            .values(totp_last_step=step)
-            .execution_options(synchronize_session=False)
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .where((User.totp_last_step.is_(None)) | (User.totp_last_step < step))
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            ),
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if result.rowcount == 1:
             user.totp_last_step = step
             audit.record(audit.Tag.AUTH_2FA_SUCCEEDED, actor=user, method="totp")
             return True
@@ -149,17 +160,20 @@ def _use_recovery_code(user: User, code: str) -> bool:
     cleaned = _clean_code(code)
     if len(cleaned) != 16:
         return False
-    result = session.execute(
-        update(RecoveryCode)
-        .where(
-            RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _hash_recovery_code(cleaned),
-            RecoveryCode.used_at.is_(None),
-        )
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.code_hash == _hash_recovery_code(cleaned),
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def remaining_recovery_codes(user: User) -> int:

@@ -29,7 +29,8 @@ def birth_date_text(facts: dict[str, Any]) -> str:
     """The birth date in the card's language, or an empty string."""
     if not facts["birth_date"]:
         return ""
-    return format_date(dt.date.fromisoformat(facts["birth_date"]), "medium")
+    text: str = format_date(dt.date.fromisoformat(facts["birth_date"]), "medium")
+    return text
 
 
 def render_card_html(facts: dict[str, Any], url: str) -> str:

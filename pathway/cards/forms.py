@@ -1,20 +1,18 @@
 """Forms of the card: the patient chooses its sections; a responder says who they are."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from pathway.cards.service import CARD_SECTIONS
+from pathway.inputs import Form
 from pathway.sharing.access import MAX_VIEWER
-from pathway.sharing.sections import EMERGENCY_SECTIONS, SECTION_LABELS, Section
-
-# What a responder can use; the emergency view shows these and nothing else.
-CARD_SECTIONS = tuple(s for s in Section if s in {*EMERGENCY_SECTIONS, Section.CARE_TEAM})
+from pathway.sharing.sections import SECTION_LABELS
 
 
-class CardSectionsForm(FlaskForm):
+class CardSectionsForm(Form):
     sections = SelectMultipleField(
         _l("Sections on your card"),
         choices=[SelectChoice(section.value, SECTION_LABELS[section]) for section in CARD_SECTIONS],
@@ -23,11 +21,11 @@ class CardSectionsForm(FlaskForm):
     )
 
 
-class CardActionForm(FlaskForm):
+class CardActionForm(Form):
     """A button that changes the card (regenerate, update, withdraw): only the CSRF token."""
 
 
-class ViewerForm(FlaskForm):
+class ViewerForm(Form):
     """Who opened the card, for the patient's log: asked on a page of its own, after the
     facts, and never needed to read them."""
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Select, bindparam, select
 
-from pathway import audit, notifications, tokens
+from pathway import notifications, tokens
 from pathway.db import session, utcnow
-from pathway.models import AccessEvent, Notification, Patient
+from pathway.models import AccessEvent, Notification, Patient, ShareKind
 from pathway.sharing import shares
-from pathway.sharing.access import MAX_VIEWER, record_access
+from pathway.sharing.access import MAX_VIEWER, record_access, record_refusal
 from pathway.sharing.sections import parse_sections
 from pathway.sharing.view import build_view
 
@@ -36,13 +36,29 @@ _UNREAD_NOTICE = (
     .limit(1)
     .scalar_subquery()
 )
-# What an opening reads, in one query: the card's link (sharing.shares.resolve_row) and the
+# What an opening reads, in one query: the card's link (sharing.shares.LINK_ROW) and the
 # unread notice that an opening now would be told in (`since`: opening_values()).
 CARD = shares.LINK_ROW.add_columns(_UNREAD_NOTICE.label("unread_notice"))
 
-# An emergency card as CARD reads it: the share's columns, its patient's user_id and
-# summary_version, the unread notice (and what a statement built on CARD adds).
-Card = Row[Any]
+
+class Card(NamedTuple):
+    """An emergency card as an opening reads it (CARD): its link's state, and the
+    patient's unread notice of the current burst of openings."""
+
+    link: shares.LinkState
+    unread_notice: int | None
+
+
+def read_card(
+    token: str, statement: Select[Any] = CARD, **values: Any
+) -> tuple[Card, tuple[Any, ...]]:
+    """The emergency card a token opens, read with CARD or a statement built on it (with
+    its extra values), and the columns such a statement adds after CARD's. Raises
+    shares.LinkInvalid (404) or shares.LinkGone (410), as every link does."""
+    link, extra = shares.read_link(
+        token, ShareKind.EMERGENCY, statement, **{**opening_values(), **values}
+    )
+    return Card(link, extra[0]), extra[1:]
 
 
 def opening_values() -> dict[str, Any]:
@@ -52,7 +68,7 @@ def opening_values() -> dict[str, Any]:
 
 def card_view(card: Card) -> dict[str, Any]:
     """What the card shows: its sections of the summary, read now."""
-    return build_view(card.patient_id, parse_sections(card.sections))
+    return build_view(card.link.patient_id, parse_sections(card.link.sections))
 
 
 def open_card(card: Card, user_agent: str) -> list[int | None]:
@@ -64,15 +80,17 @@ def open_card(card: Card, user_agent: str) -> list[int | None]:
     Returns the opening: [event id, notification id], so that the responder naming
     themselves names this opening and its notice (opening_reference).
     """
-    shown = [section.value for section in parse_sections(card.sections)]
-    event = record_access(card, shown, summary_version=card.summary_version, user_agent=user_agent)
-    if card.user_id is None:
+    shown = [section.value for section in parse_sections(card.link.sections)]
+    event = record_access(
+        card.link, shown, summary_version=card.link.summary_version, user_agent=user_agent
+    )
+    if card.link.user_id is None:
         return [event.id, None]
     if card.unread_notice is not None:
         return [event.id, card.unread_notice]
     notification_id = notifications.notify_now(
         session.connection(),
-        card.user_id,
+        card.link.user_id,
         "emergency_opened",
         {"when": event.occurred_at.isoformat(), "viewer": ""},
         link="/card/",
@@ -81,21 +99,9 @@ def open_card(card: Card, user_agent: str) -> list[int | None]:
     return [event.id, notification_id]
 
 
-def refuse_opening(card: Card, reason: str, user_agent: str) -> None:
+def refuse_opening(link: shares.LinkState, reason: str, user_agent: str) -> None:
     """Record a scan of a card that no longer opens (replaced, withdrawn, expired)."""
-    record_access(
-        card,
-        [],
-        summary_version=card.summary_version,
-        user_agent=user_agent,
-        outcome=f"denied_{reason}",
-    )
-    audit.record(
-        audit.Tag.SHARE_LINK_REFUSED,
-        patient_id=card.patient_id,
-        share=card.public_id,
-        reason=reason,
-    )
+    record_refusal(link, reason, user_agent)
 
 
 def opening_reference(opening: list[int | None]) -> str:
@@ -112,7 +118,7 @@ def remembered_opening(card: Card, reference: str) -> tuple[AccessEvent, int | N
     event = session.scalar(
         select(AccessEvent).where(
             AccessEvent.id == event_id,
-            AccessEvent.share_id == card.id,
+            AccessEvent.share_id == card.link.id,
             AccessEvent.outcome == "shown",
         )
     )
@@ -125,8 +131,10 @@ def declare_viewer(card: Card, event: AccessEvent, notice_id: int | None, viewer
     """Name who opened the card, on that opening and in the patient's notice."""
     viewer = " ".join(viewer.split())[:MAX_VIEWER]
     event.viewer = viewer
-    if notice_id is not None and card.user_id is not None:
-        notifications.add_params(notice_id, card.user_id, "emergency_opened", {"viewer": viewer})
+    if notice_id is not None and card.link.user_id is not None:
+        notifications.add_params(
+            notice_id, card.link.user_id, "emergency_opened", {"viewer": viewer}
+        )
 
 
 def view_updated_at(view: dict[str, Any]) -> dt.datetime | None:

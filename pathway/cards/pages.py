@@ -19,10 +19,9 @@ from sqlalchemy import and_, bindparam, delete, insert, or_
 from sqlalchemy.exc import IntegrityError
 
 from pathway import LOCALES, ROOT
-from pathway.cards.openings import CARD, Card, opening_values
+from pathway.cards.openings import CARD, Card, read_card
 from pathway.db import session
-from pathway.models import CardPage, Patient, Share, ShareKind
-from pathway.sharing import shares
+from pathway.models import CardPage, Patient, Share
 
 # Where each opening's own naming link goes. Everything the patient typed is escaped in
 # the page, so no text of theirs can contain it.
@@ -52,12 +51,10 @@ def page_key(locale: str) -> str:
 
 
 def card_and_page(token: str, locale: str) -> tuple[Card, str | None]:
-    """The card a token opens (shares.resolve_row) and its page stored for `locale`, if it
+    """The card a token opens (openings.read_card) and its page stored for `locale`, if it
     was made from the card's current state."""
-    card = shares.resolve_row(
-        token, ShareKind.EMERGENCY, _CARD_AND_PAGE, page_key=page_key(locale), **opening_values()
-    )
-    return card, card.page if card.page_sections == card.sections else None
+    card, (page_sections, page) = read_card(token, _CARD_AND_PAGE, page_key=page_key(locale))
+    return card, page if page_sections == card.link.sections else None
 
 
 def store_page(card: Card, locale: str, html: str) -> None:
@@ -67,25 +64,25 @@ def store_page(card: Card, locale: str, html: str) -> None:
     connection = session.connection()
     connection.execute(
         delete(_PAGES).where(
-            _PAGES.c.share_id == card.id,
+            _PAGES.c.share_id == card.link.id,
             or_(
                 _PAGES.c.key == key,
                 _PAGES.c.key.not_in([page_key(other) for other in LOCALES]),
-                _PAGES.c.token_version != card.token_version,
-                _PAGES.c.summary_version != card.summary_version,
+                _PAGES.c.token_version != card.link.token_version,
+                _PAGES.c.summary_version != card.link.summary_version,
             ),
         )
     )
     try:
-        with session.begin_nested():
+        with connection.begin_nested():
             connection.execute(
                 _STORE,
                 {
-                    "share_id": card.id,
+                    "share_id": card.link.id,
                     "key": key,
-                    "token_version": card.token_version,
-                    "summary_version": card.summary_version,
-                    "sections": list(card.sections),
+                    "token_version": card.link.token_version,
+                    "summary_version": card.link.summary_version,
+                    "sections": list(card.link.sections),
                     "html": html,
                 },
             )
@@ -93,9 +90,9 @@ def store_page(card: Card, locale: str, html: str) -> None:
         pass
 
 
-def discard_pages(share: Share | Card) -> None:
+def discard_pages(card: Share) -> None:
     """Drop every page stored for the card (withdrawn or replaced: none can be shown)."""
-    session.execute(delete(_PAGES).where(_PAGES.c.share_id == share.id))
+    session.execute(delete(_PAGES).where(_PAGES.c.share_id == card.id))
 
 
 def with_naming_link(html: str, url: str) -> str:

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from pathway.auth.sessions import current_patient, patient_only
 from pathway.cards import artifacts, service
@@ -30,7 +31,7 @@ DOWNLOAD_NAMES = {
 
 
 @bp.errorhandler(DocumentError)
-def _documents_failed(error: DocumentError):  # type: ignore[no-untyped-def]
+def _documents_failed(error: DocumentError) -> BaseResponse:
     # Nothing half-made: the card and its documents change together or not at all.
     session.rollback()
     flash(
@@ -41,10 +42,11 @@ def _documents_failed(error: DocumentError):  # type: ignore[no-untyped-def]
 
 
 def local_time(moment: dt.datetime) -> str:
-    return format_datetime(moment.astimezone(LOCAL_TIME), "d MMMM y, HH:mm")
+    text: str = format_datetime(moment.astimezone(LOCAL_TIME), "d MMMM y, HH:mm")
+    return text
 
 
-def _render(form: CardSectionsForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(form: CardSectionsForm | None = None, status: int = 200) -> tuple[str, int]:
     patient = current_patient()
     card = service.current_card(patient)
     if form is None:
@@ -68,13 +70,13 @@ def _render(form: CardSectionsForm | None = None, status: int = 200):  # type: i
 
 @bp.get("/")
 @patient_only
-def index():  # type: ignore[no-untyped-def]
+def index() -> tuple[str, int]:
     return _render()
 
 
 @bp.post("/")
 @patient_only
-def create():  # type: ignore[no-untyped-def]
+def create() -> BaseResponse | tuple[str, int]:
     form = CardSectionsForm()
     if not form.validate():
         return _render(form, 400)
@@ -90,7 +92,7 @@ def create():  # type: ignore[no-untyped-def]
 
 @bp.post("/<public_id>/sections")
 @patient_only
-def change_sections(public_id: str):  # type: ignore[no-untyped-def]
+def change_sections(public_id: str) -> BaseResponse | tuple[str, int]:
     card = service.patient_card(current_patient(), public_id)
     form = CardSectionsForm()
     if not form.validate():
@@ -110,7 +112,7 @@ def change_sections(public_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<public_id>/update")
 @patient_only
-def update(public_id: str):  # type: ignore[no-untyped-def]
+def update(public_id: str) -> BaseResponse:
     card = service.patient_card(current_patient(), public_id)
     if not CardActionForm().validate():
         abort(400)
@@ -127,7 +129,7 @@ def update(public_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<public_id>/regenerate")
 @patient_only
-def regenerate(public_id: str):  # type: ignore[no-untyped-def]
+def regenerate(public_id: str) -> BaseResponse:
     card = service.patient_card(current_patient(), public_id)
     if not CardActionForm().validate():
         abort(400)
@@ -144,7 +146,7 @@ def regenerate(public_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<public_id>/withdraw")
 @patient_only
-def withdraw(public_id: str):  # type: ignore[no-untyped-def]
+def withdraw(public_id: str) -> BaseResponse:
     card = service.patient_card(current_patient(), public_id)
     if not CardActionForm().validate():
         abort(400)

@@ -8,10 +8,13 @@ import io
 import qrcode
 import qrcode.image.svg
 from qrcode.constants import ERROR_CORRECT_M
+from qrcode.image.pil import PilImage
 
 
-def _qr(url: str) -> qrcode.QRCode:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)
+def _qr(url: str) -> qrcode.QRCode[PilImage]:
+    code = qrcode.QRCode(
+        error_correction=ERROR_CORRECT_M, box_size=10, border=4, image_factory=PilImage
+    )
     code.add_data(url)
     code.make(fit=True)
     return code

@@ -11,11 +11,11 @@ from flask import Blueprint, abort, render_template, request, url_for
 from pathway import tokens
 from pathway.cards.forms import ViewerForm
 from pathway.cards.openings import (
-    Card,
     card_view,
     declare_viewer,
     open_card,
     opening_reference,
+    read_card,
     refuse_opening,
     remembered_opening,
     view_updated_at,
@@ -24,7 +24,6 @@ from pathway.cards.pages import NAMING_LINK, card_and_page, store_page, with_nam
 from pathway.db import reading, session
 from pathway.extensions import limiter
 from pathway.i18n import current_locale
-from pathway.models import ShareKind
 from pathway.sharing import shares
 
 bp = Blueprint("emergency", __name__, url_prefix="/e")
@@ -41,9 +40,8 @@ def tel_href(phone: str) -> str:
 
 
 class _Gone(Exception):
-    def __init__(self, reason: str, card: Card) -> None:
-        self.reason = reason
-        self.card = card
+    def __init__(self, gone: shares.LinkGone) -> None:
+        self.gone = gone
 
 
 _Read = TypeVar("_Read")
@@ -57,15 +55,15 @@ def _opened(read: Callable[[], _Read]) -> _Read:
     except shares.LinkInvalid:
         abort(404)
     except shares.LinkGone as gone:
-        raise _Gone(gone.reason, gone.share) from None
+        raise _Gone(gone) from None
 
 
 @bp.errorhandler(_Gone)
 def _gone(error: _Gone) -> tuple[str, int]:
     # The patient learns that a replaced or withdrawn card is still being scanned.
-    refuse_opening(error.card, error.reason, request.headers.get("User-Agent", ""))
+    refuse_opening(error.gone.link, error.gone.reason, request.headers.get("User-Agent", ""))
     session.commit()
-    return render_template("cards/responder/gone.html", reason=error.reason), 410
+    return render_template("cards/responder/gone.html", reason=error.gone.reason), 410
 
 
 @bp.get("/<token>")
@@ -98,7 +96,7 @@ def _render(view_data: Any) -> str:
 @limiter.limit(RATE_LIMIT)
 def who(token: str, opening: str) -> str | tuple[str, int]:
     """The responder says who they are, naming the opening the card's page linked from."""
-    card = _opened(lambda: shares.resolve_row(token, ShareKind.EMERGENCY))
+    card, _extra = _opened(lambda: read_card(token))
     try:
         remembered = remembered_opening(card, opening)
     except tokens.TokenInvalid:

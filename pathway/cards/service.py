@@ -15,6 +15,23 @@ from pathway.sharing.sections import EMERGENCY_SECTIONS, Audience, Section
 
 # One card for every responder: SAMU, firefighters, ambulance crews read the same facts.
 CARD_AUDIENCE = Audience.PARAMEDIC
+# What a responder can use; the emergency view shows these and nothing else, whatever a
+# request asks for.
+CARD_SECTIONS = tuple(s for s in Section if s in {*EMERGENCY_SECTIONS, Section.CARE_TEAM})
+
+
+def _card_sections(sections: tuple[Section, ...]) -> tuple[Section, ...]:
+    """The card's sections, or the rule they break (none, or one a responder has no use of)."""
+    if not sections:
+        raise shares.ShareError(
+            field="sections", message=_("Choose at least one section to share.")
+        )
+    if any(section not in CARD_SECTIONS for section in sections):
+        raise shares.ShareError(
+            field="sections",
+            message=_("Only emergency information can be on the card."),
+        )
+    return sections
 
 
 def current_card(patient: Patient) -> Share | None:
@@ -50,7 +67,7 @@ def create_card(
         patient,
         audience=CARD_AUDIENCE,
         label=_("Emergency card"),
-        sections=sections or EMERGENCY_SECTIONS,
+        sections=_card_sections(sections or EMERGENCY_SECTIONS),
         expiry=shares.Expiry.NEVER,
         kind=ShareKind.EMERGENCY,
         actor=actor,
@@ -61,10 +78,7 @@ def create_card(
 
 def change_sections(share: Share, sections: tuple[Section, ...], actor: User | None = None) -> None:
     """Change what the card shows; the printed documents follow at once (same link)."""
-    if not sections:
-        raise shares.ShareError(
-            field="sections", message=_("Choose at least one section to share.")
-        )
+    sections = _card_sections(sections)
     share.sections = [section.value for section in sections]
     audit.record(
         audit.Tag.SHARE_SECTIONS_CHANGED,

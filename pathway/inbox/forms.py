@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
+from pathway.inputs import Form
 from pathway.sharing.replies import COMMENT_MAX
 
 TOO_LONG = _l("This text is too long (%(max)d characters at most).")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A one-button action (keep, delete, adopt): only the CSRF token."""
 
 
-class ForwardForm(FlaskForm):
+class ForwardForm(Form):
     enrollment = SelectField(
         _l("Programme whose team receives it"),
         coerce=int,
@@ -28,7 +28,7 @@ class ForwardForm(FlaskForm):
     )
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     comment = TextAreaField(
         _l("Your comment"),
         validators=[Length(max=COMMENT_MAX, message=TOO_LONG)],

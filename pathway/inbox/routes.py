@@ -23,7 +23,7 @@ signed_in = role_required(Role.PATIENT, Role.EDUCATOR, Role.ADMIN)
 
 
 def _patient() -> Patient:
-    patient = current_user.patient
+    patient: Patient | None = current_user.patient
     if patient is None:
         abort(404)
     return patient

@@ -2,7 +2,8 @@
 
 Public interface (others call these):
     issue_letter, send_letter, preview_letter, get_letter, get_patient_letter,
-    patient_letters, shared_letters, load_letter_pdf, letter_filename,
+    patient_letters, shared_letters, load_letter_pdf, load_addressed_pdf, letter_share,
+    letter_filename,
     LetterError, ConsentRequired, SendFailed.
 """
 
@@ -17,6 +18,8 @@ from pathway.letters.service import (
     kind_title,
     latest_letters,
     letter_filename,
+    letter_share,
+    load_addressed_pdf,
     load_letter_pdf,
     patient_letters,
     preview_letter,
@@ -35,6 +38,8 @@ __all__ = [
     "kind_title",
     "latest_letters",
     "letter_filename",
+    "letter_share",
+    "load_addressed_pdf",
     "load_letter_pdf",
     "patient_letters",
     "preview_letter",

@@ -37,7 +37,8 @@ def _date(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = value.date()
-    return format_date(value, format="long")
+    text: str = format_date(value, format="long")
+    return text
 
 
 def compose(
@@ -48,9 +49,13 @@ def compose(
     issued_on: dt.date,
     consent: Consent | None,
     copy_given_to_patient: bool,
-    share_url: str | None,
+    has_link: bool,
 ) -> dict[str, Any]:
-    """The letter's values, as JSON-ready strings and lists, formatted in the letter's language."""
+    """The letter's values, as JSON-ready strings and lists, formatted in the letter's language.
+
+    `has_link` says whether the letter carries a link to the summary for its addressee; the
+    link itself is never among the values (nor in the stored snapshot): it is made at issue
+    for the GP alone and printed only on their copy (render_letter_html's `link`)."""
     programme = enrollment.programme
     patient = enrollment.patient
     gp = patient.gp
@@ -82,7 +87,7 @@ def compose(
                 if consent is not None
                 else None
             ),
-            "share_url": share_url,
+            "has_link": has_link,
         }
         if kind == LetterKind.START:
             values["bep_synthesis"] = enrollment.bep_synthesis
@@ -107,8 +112,17 @@ def compose(
     return values
 
 
-def render_letter_html(values: dict[str, Any], qr_data_uri: str | None, *, standalone: bool) -> str:
-    """The letter as HTML in its own language: a whole document for the PDF, or a fragment."""
+def render_letter_html(
+    values: dict[str, Any],
+    *,
+    standalone: bool,
+    link: str | None = None,
+    qr_data_uri: str | None = None,
+) -> str:
+    """The letter as HTML in its own language: a whole document for the PDF, or a fragment.
+
+    With `link` (and its QR code), the copy for the addressee; without, the same page with a
+    placeholder of the same size where the link would be, for every other reader."""
     template = "letters/letter.html" if standalone else "letters/_letter.html"
     with force_locale(values["locale"]):
-        return render_template(template, letter=values, qr=qr_data_uri)
+        return render_template(template, letter=values, link=link, qr=qr_data_uri)

@@ -27,13 +27,15 @@ from pathway.models import (
     Letter,
     LetterDispatch,
     LetterKind,
+    LetterLink,
     Patient,
+    Share,
     User,
 )
 from pathway.programme import consent
 from pathway.programme.enrollments import programmes_of
 from pathway.rules import RuleBroken
-from pathway.sharing.shares import active_gp_share, share_url
+from pathway.sharing.shares import active_gp_share, derive_share, is_active, share_url
 
 
 class LetterError(RuleBroken):
@@ -78,13 +80,8 @@ def _letter_locale(educator: User) -> str:
     return "en" if educator.locale == "en" else "fr"
 
 
-def _gp_share_url(patient: Patient) -> str | None:
-    share = active_gp_share(patient)
-    return share_url(share) if share is not None else None
-
-
 def _compose(
-    enrollment: Enrollment, kind: LetterKind, educator: User, copy: bool
+    enrollment: Enrollment, kind: LetterKind, educator: User, copy: bool, *, has_link: bool
 ) -> dict[str, Any]:
     return compose(
         enrollment,
@@ -93,13 +90,26 @@ def _compose(
         issued_on=utcnow().date(),
         consent=consent.active_consent(enrollment),
         copy_given_to_patient=copy and kind == LetterKind.END,
-        share_url=_gp_share_url(enrollment.patient),
+        has_link=has_link,
     )
 
 
-def _render(values: dict[str, Any]) -> tuple[bytes, int]:
-    qr = qr_data_uri(values["share_url"]) if values.get("share_url") else None
-    html = render_letter_html(values, qr, standalone=True)
+def _link_label(patient: Patient) -> str:
+    """The name of a letter's link among the patient's links, in the patient's language."""
+    gp = patient.gp
+    name = gp.name.strip() if gp is not None else ""
+    with force_locale(patient.user.locale if patient.user is not None else "fr"):
+        if not name:
+            return _("Letter link for your GP")
+        if not name.lower().startswith(("dr ", "dr.", "docteur ")):
+            name = f"Dr {name}"
+        return _("Letter link for %(gp)s", gp=name)
+
+
+def _render(values: dict[str, Any], link: str | None = None) -> tuple[bytes, int]:
+    """The PDF and its page count: the addressee's copy with `link`, else the reader copy."""
+    qr = qr_data_uri(link) if link else None
+    html = render_letter_html(values, standalone=True, link=link, qr_data_uri=qr)
     try:
         rendered = render_pdf(html, letter_css())
     except DocumentError:
@@ -117,11 +127,14 @@ def _render(values: dict[str, Any]) -> tuple[bytes, int]:
 def preview_letter(
     enrollment: Enrollment, kind: LetterKind, educator: User, *, copy_given_to_patient: bool = False
 ) -> Preview:
-    """The letter as it would be issued now, with every rule it breaks (nothing is stored)."""
-    values = _compose(enrollment, kind, educator, copy_given_to_patient)
-    qr = qr_data_uri(values["share_url"]) if values.get("share_url") else None
+    """The letter as it would be issued now, with every rule it breaks (nothing is stored).
+
+    No link is made for a preview: the educator sees the placeholder every reader but the
+    GP sees, the same size as the link printed on the GP's copy."""
+    has_link = active_gp_share(enrollment.patient) is not None
+    values = _compose(enrollment, kind, educator, copy_given_to_patient, has_link=has_link)
     # The fragment comes from a fixed, autoescaping template: every user value in it is escaped.
-    fragment = render_letter_html(values, qr, standalone=False)
+    fragment = render_letter_html(values, standalone=False)
     preview = Preview(values=values, html=Markup(fragment))  # noqa: S704 (escaped template output)
     preview.problems = rules.check_letter(values)
     if not consent.has_active_consent(enrollment):
@@ -153,15 +166,29 @@ def _require_consent(enrollment: Enrollment, educator: User, details: dict[str, 
 def issue_letter(
     enrollment: Enrollment, kind: LetterKind, educator: User, *, copy_given_to_patient: bool = False
 ) -> Letter:
-    """Check consent and the rules, render one page, and store the letter as a new version."""
+    """Check consent and the rules, render one page, and store the letter as a new version.
+
+    When the patient has an active GP link, the letter gets a link of its own made from it
+    for the GP alone (derive_share), printed only on the GP's copy (`pdf`); the reader copy
+    (`reader_pdf`), the same page with a placeholder, is what everyone else gets."""
     _require_consent(enrollment, educator, {"enrollment": enrollment.id})
-    values = _compose(enrollment, kind, educator, copy_given_to_patient)
+    origin = active_gp_share(enrollment.patient)
+    values = _compose(
+        enrollment, kind, educator, copy_given_to_patient, has_link=origin is not None
+    )
     problems = rules.check_letter(values)
     if problems:
         raise LetterError(problems)
-    pdf, pages = _render(values)
+    reader_pdf, pages = _render(values)
     if pages != 1:
         raise LetterError([rules.too_long_message(values, pages)])
+    link_share: Share | None = None
+    pdf = reader_pdf
+    if origin is not None:
+        link_share = derive_share(origin, label=_link_label(enrollment.patient), actor=educator)
+        pdf, pages = _render(values, share_url(link_share))
+        if pages != 1:
+            raise LetterError([rules.too_long_message(values, pages)])
     version = (
         session.scalar(
             select(func.max(Letter.version)).where(
@@ -177,6 +204,8 @@ def issue_letter(
         locale=values["locale"],
         pdf=pdf,
         sha256=hashlib.sha256(pdf).hexdigest(),
+        reader_pdf=reader_pdf,
+        reader_sha256=hashlib.sha256(reader_pdf).hexdigest(),
         snapshot=values,
         copy_given_to_patient=values.get("copy_given_to_patient", False),
         issued_by_id=educator.id,
@@ -184,6 +213,11 @@ def issue_letter(
     )
     session.add(letter)
     session.flush()
+    if link_share is not None and origin is not None:
+        session.add(
+            LetterLink(share_id=link_share.id, letter_id=letter.id, derived_from_id=origin.id)
+        )
+        session.flush()
     audit.record(
         audit.Tag.LETTER_ISSUED,
         actor=educator,
@@ -228,7 +262,14 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
                 )
             ]
         )
-    link = _gp_share_url(patient)
+    # The letter's own link, unless the patient has withdrawn it meanwhile: then the GP gets
+    # the copy with no link, as every other reader does.
+    link_share = letter_share(letter)
+    link = share_url(link_share) if link_share is not None and is_active(link_share) else None
+    # A letter with no link of its own was printed without one (or, issued before letters
+    # had their own link, with the GP's link: the GP's to hold anyway).
+    withdrawn = link is None and letter.link is not None
+    attachment = load_letter_pdf(letter) if withdrawn else load_addressed_pdf(letter)
     programme = enrollment.programme
     with force_locale(letter.locale):
         title = kind_title(letter.kind)
@@ -244,7 +285,9 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
         )
         if link:
             body += "\n" + _(
-                "The up-to-date summary, controlled by the patient:\n%(link)s\n", link=link
+                "The up-to-date summary, controlled by the patient, through a link made for "
+                "you alone that the patient can withdraw at any time:\n%(link)s\n",
+                link=link,
             )
         body += "\n" + _(
             "To reach us directly: %(name)s, %(phone)s, %(email)s\n",
@@ -257,7 +300,7 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
             recipient,
             subject,
             body,
-            attachments=(Attachment(filename=letter_filename(letter), content=letter.pdf),),
+            attachments=(Attachment(filename=letter_filename(letter), content=attachment),),
         )
     except MailError:
         raise SendFailed(
@@ -302,7 +345,7 @@ def latest_letters(enrollment: Enrollment) -> dict[LetterKind, Letter]:
         .where(Letter.enrollment_id == enrollment.id)
         .order_by(Letter.version)
         # The bytes are read only when a letter is downloaded or sent.
-        .options(defer(Letter.pdf))
+        .options(defer(Letter.pdf), defer(Letter.reader_pdf))
     ):
         latest[letter.kind] = letter
     return latest
@@ -319,11 +362,13 @@ def patient_letters(patient: Patient) -> list[Letter]:
 
 
 def shared_letters(patient: Patient) -> list[Letter]:
-    """Letters a GP share may show: latest of each kind, only where consent is still active."""
+    """Letters a link's Letters section may show: latest of each kind, only where consent is
+    still active, and only those with a reader copy (the ones issued before letters had their
+    own link printed the patient's GP link, so they have none)."""
     return [
         letter
         for letter in patient_letters(patient)
-        if consent.has_active_consent(letter.enrollment)
+        if letter.reader_sha256 is not None and consent.has_active_consent(letter.enrollment)
     ]
 
 
@@ -343,12 +388,31 @@ def get_patient_letter(patient: Patient, public_id: str) -> Letter:
     return letter
 
 
-def load_letter_pdf(letter: Letter) -> bytes:
-    """The stored bytes, exactly as issued (never re-rendered)."""
-    if hashlib.sha256(letter.pdf).hexdigest() != letter.sha256:
+def _checked(data: bytes | None, sha256: str | None) -> bytes:
+    if data is None or sha256 is None:
+        abort(404)
+    if hashlib.sha256(data).hexdigest() != sha256:
         # Tampered storage: refuse rather than serve something other than what was issued.
         abort(500)
-    return letter.pdf
+    return data
+
+
+def load_letter_pdf(letter: Letter) -> bytes:
+    """The reader copy, exactly as issued (never re-rendered): the page with no link, for
+    everyone but the addressee (the team, a professional through another link). 404 for a
+    letter issued before letters had their own link: it printed the patient's GP link."""
+    return _checked(letter.reader_pdf, letter.reader_sha256)
+
+
+def load_addressed_pdf(letter: Letter) -> bytes:
+    """The addressee's copy, exactly as issued: with the link made for the GP alone. Only
+    the GP (sending) and the patient (it is their link) get it."""
+    return _checked(letter.pdf, letter.sha256)
+
+
+def letter_share(letter: Letter) -> Share | None:
+    """The link made for this letter's addressee, if it has one."""
+    return letter.link.share if letter.link is not None else None
 
 
 def letter_filename(letter: Letter) -> str:

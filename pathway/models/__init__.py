@@ -6,7 +6,8 @@ Importing this package registers every table on Base.metadata (Alembic needs tha
 from pathway.models.accounts import Invitation, RecoveryCode, Role, User
 from pathway.models.audit import AuditEvent
 from pathway.models.exchanges import Contribution, ContributionStatus, Message, Notification
-from pathway.models.letters import Letter, LetterDispatch, LetterKind
+from pathway.models.letters import Letter, LetterDispatch, LetterKind, LetterLink
+from pathway.models.outbox import OutboxMessage
 from pathway.models.patients import (
     Allergy,
     CareRole,
@@ -23,9 +24,11 @@ from pathway.models.programmes import (
     Competency,
     Consent,
     Enrollment,
+    InvitationAnswer,
     Objective,
     ObjectiveStatus,
     Programme,
+    ProgrammeInvitation,
     Workshop,
     WorkshopAttendance,
 )
@@ -48,16 +51,20 @@ __all__ = [
     "EmergencyProtocol",
     "Enrollment",
     "Invitation",
+    "InvitationAnswer",
     "Letter",
     "LetterDispatch",
     "LetterKind",
+    "LetterLink",
     "Medication",
     "Message",
     "Notification",
     "Objective",
     "ObjectiveStatus",
+    "OutboxMessage",
     "Patient",
     "Programme",
+    "ProgrammeInvitation",
     "RecoveryCode",
     "Role",
     "SectionUpdate",

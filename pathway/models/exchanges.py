@@ -80,3 +80,6 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[created_at]
     read_at: Mapped[dt.datetime | None]
+    # The patient a notice to someone else (a team member) is about: when that patient
+    # deletes their account, the notice's names are erased (see notifications.forget_patient).
+    patient_id: Mapped[int | None] = mapped_column(index=True)

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, created_at, intpk, utcnow
+from pathway.db import Base, Owned, created_at, intpk, utcnow
 
 if TYPE_CHECKING:
     from pathway.models.accounts import Invitation, User
     from pathway.models.programmes import Enrollment
     from pathway.models.shares import Share
 
-_owned = {"cascade": "all, delete-orphan", "passive_deletes": True}
+_owned: Owned = {"cascade": "all, delete-orphan", "passive_deletes": True}
 
 
 def full_name(first_name: str, last_name: str) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, created_at, intpk, utcnow
+from pathway.db import Base, Owned, created_at, intpk, utcnow
 
 if TYPE_CHECKING:
     from pathway.models.accounts import User
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from pathway.models.letters import Letter
     from pathway.models.patients import Patient
 
-_owned = {"cascade": "all, delete-orphan", "passive_deletes": True}
+_owned: Owned = {"cascade": "all, delete-orphan", "passive_deletes": True}
 
 programme_members = Table(
     "programme_members",
@@ -194,3 +194,37 @@ class Consent(Base):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+
+class InvitationAnswer(enum.StrEnum):
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ProgrammeInvitation(Base):
+    """A team's invitation to a patient who already has an account to join its programme.
+
+    The enrollment is created only when the patient, signed in, accepts: until then the team
+    holds nothing of the patient but the address it typed, so attaching someone's account to
+    a programme is never in a team's hands alone.
+    """
+
+    __tablename__ = "programme_invitations"
+
+    id: Mapped[intpk]
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
+    )
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    # The address as the team typed it: all the team's page shows until the patient answers.
+    email: Mapped[str] = mapped_column(String(254))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    invited_by_name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[created_at]
+    answer: Mapped[InvitationAnswer | None]
+    answered_at: Mapped[dt.datetime | None]
+
+    programme: Mapped[Programme] = relationship()
+    patient: Mapped[Patient] = relationship()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import url_for
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from pathway import audit
+from pathway import audit, notifications
 from pathway.db import session, utcnow
 from pathway.models import Consent, Enrollment, User
 from pathway.rules import RuleBroken
@@ -100,7 +102,34 @@ def record_oral_consent(enrollment: Enrollment, educator: User, given_on: dt.dat
         enrollment=enrollment.id,
         method=ORAL,
     )
+    # Recorded on the patient's behalf: they are told by whom, and can withdraw it.
+    _tell_patient(
+        enrollment,
+        "consent_recorded",
+        educator=consent.recorded_by_name,
+        on=given_on,
+    )
     return consent
+
+
+def _tell_patient(
+    enrollment: Enrollment, kind: str, *, educator: str, on: dt.date | None = None
+) -> None:
+    """Notify the patient of a change to their consent made by someone of their team."""
+    user = enrollment.patient.user
+    if user is None:  # no account yet: their programme page shows it once they have one
+        return
+    params = {"educator": educator, "programme": enrollment.programme.name}
+    if on is not None:
+        # Stored as the sentence will read it: in the patient's language.
+        with force_locale(user.locale or "fr"):
+            params["date"] = format_date(on, format="long")
+    notifications.notify(
+        user.id,
+        kind,
+        params,
+        link=url_for("programme.index", _anchor=f"consent-{enrollment.id}"),
+    )
 
 
 def withdraw_consent(enrollment: Enrollment, by: User) -> bool:
@@ -110,10 +139,12 @@ def withdraw_consent(enrollment: Enrollment, by: User) -> bool:
     if consent is None:
         return False
     consent.withdrawn_at = utcnow()
-    if by.patient is not None and by.patient.id == enrollment.patient_id:
+    by_patient = by.patient is not None and by.patient.id == enrollment.patient_id
+    if by_patient:
         consent.withdrawn_by_name = enrollment.patient.full_name
     else:
         consent.withdrawn_by_name = by.display_name or by.email
+        _tell_patient(enrollment, "consent_withdrawn_for_you", educator=consent.withdrawn_by_name)
     session.flush()
     audit.record(
         audit.Tag.CONSENT_WITHDRAWN,

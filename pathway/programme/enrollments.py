@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from pathway import audit
 from pathway.auth import accounts
 from pathway.db import session, utcnow
 from pathway.models import (
@@ -109,31 +109,6 @@ def conflict_message() -> str:
     )
 
 
-def enroll_existing_patient(educator: User, programme: Programme, email: str) -> Enrollment:
-    """Enroll the patient who already has an account with this email address."""
-    user = accounts.find_user(email)
-    if user is None or user.role != Role.PATIENT or user.patient is None:
-        raise EnrollmentError(_("No patient account uses this email address."))
-    patient = user.patient
-    already = session.scalar(
-        select(Enrollment).where(
-            Enrollment.patient_id == patient.id, Enrollment.programme_id == programme.id
-        )
-    )
-    if already is not None:
-        raise EnrollmentError(_("This patient is already enrolled in this programme."))
-    enrollment = Enrollment(patient=patient, programme=programme, started_on=utcnow().date())
-    session.add(enrollment)
-    session.flush()
-    audit.record(
-        audit.Tag.ENROLLMENT_CREATED,
-        actor=educator,
-        patient_id=patient.id,
-        enrollment=enrollment.id,
-    )
-    return enrollment
-
-
 def check_version(enrollment: Enrollment, submitted: str | int | None) -> None:
     """Refuse a form filled from an older version than the one saved (optimistic locking)."""
     try:
@@ -186,7 +161,10 @@ def add_objective(
     return objective
 
 
-def _child(items: list, item_id: int):  # type: ignore[no-untyped-def]
+_Child = TypeVar("_Child", Objective, Workshop, WorkshopAttendance, Competency)
+
+
+def _child(items: list[_Child], item_id: int) -> _Child:
     found = next((item for item in items if item.id == item_id), None)
     if found is None:
         abort(404)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,7 +13,9 @@ from pathway.auth.sessions import current_patient, patient_only, recent_sign_in_
 from pathway.db import session
 from pathway.documents import pdf_response
 from pathway.models import LetterKind
-from pathway.programme import consent, enrollments
+from pathway.programme import consent, enrollments, invitations
+from pathway.programme.enrollments import EnrollmentError
+from pathway.rules import refuse
 
 bp = Blueprint("programme", __name__, url_prefix="/programme")
 
@@ -36,7 +38,62 @@ def index() -> str:
                 "book_gp": end is not None and end.copy_given_to_patient,
             }
         )
-    return render_template("programme/index.html", patient=patient, paths=paths, form=FlaskForm())
+    return render_template(
+        "programme/index.html",
+        patient=patient,
+        paths=paths,
+        invitations=invitations.pending_for_patient(patient),
+        form=FlaskForm(),
+    )
+
+
+def _invitations(invitation_id: int) -> str:
+    return url_for("programme.index", _anchor="invitations")
+
+
+@bp.post("/invitations/<int:invitation_id>/accept")
+@patient_only
+@recent_sign_in_required(back_to=_invitations)
+def accept_invitation(invitation_id: int) -> Response:
+    invitation = invitations.patient_invitation(current_patient(), invitation_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        enrollment = invitations.accept_invitation(invitation, current_user)
+    except EnrollmentError as error:
+        refuse(error)
+        return redirect(url_for("programme.index"), code=303)
+    session.commit()
+    flash(
+        _(
+            "You have joined “%(programme)s”: its team now follows your path in the programme.",
+            programme=invitation.programme.name,
+        ),
+        "success",
+    )
+    return redirect(url_for("programme.index", _anchor=f"programme-{enrollment.id}"), code=303)
+
+
+@bp.post("/invitations/<int:invitation_id>/decline")
+@patient_only
+def decline_invitation(invitation_id: int) -> Response:
+    invitation = invitations.patient_invitation(current_patient(), invitation_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        invitations.decline_invitation(invitation, current_user)
+    except EnrollmentError as error:
+        refuse(error)
+        return redirect(url_for("programme.index"), code=303)
+    session.commit()
+    flash(
+        _(
+            "You declined the invitation to “%(programme)s”: its team sees nothing of yours.",
+            programme=invitation.programme.name,
+        ),
+        "success",
+    )
+    return redirect(url_for("programme.index"), code=303)
 
 
 def _programmes(enrollment_id: int) -> str:
@@ -77,4 +134,5 @@ def withdraw_consent(enrollment_id: int) -> Response:
 @patient_only
 def download_letter(public_id: str) -> Response:
     letter = letters.get_patient_letter(current_patient(), public_id)
-    return pdf_response(letters.load_letter_pdf(letter), letters.letter_filename(letter))
+    # The patient's own copy is the GP's one: the link printed on it is theirs to give.
+    return pdf_response(letters.load_addressed_pdf(letter), letters.letter_filename(letter))

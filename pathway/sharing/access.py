@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import Row, insert, select
 
+from pathway import audit
 from pathway.db import session, utcnow
 from pathway.models import AccessEvent, Share
+from pathway.sharing.shares import LinkState
 
 MAX_VIEWER = 120
 
@@ -39,7 +40,7 @@ _RECORD = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.occurred_at)
 
 
 def record_access(
-    share: Share | Row[Any],
+    link: LinkState,
     sections: list[str],
     *,
     summary_version: int,
@@ -57,10 +58,10 @@ def record_access(
         .execute(
             _RECORD,
             {
-                "share_id": share.id,
+                "share_id": link.id,
                 "occurred_at": utcnow(),
                 "outcome": outcome,
-                "audience": share.audience.value,
+                "audience": link.audience.value,
                 "sections": list(sections),
                 "summary_version": summary_version,
                 "client": coarse_client(user_agent)[:80],
@@ -68,6 +69,26 @@ def record_access(
             },
         )
         .one()
+    )
+
+
+def record_refusal(link: LinkState, reason: str, user_agent: str = "", viewer: str = "") -> None:
+    """Record an opening refused because the link no longer opens (revoked, expired,
+    replaced, locked): one access event the patient sees, and one security event. Every
+    opening path (/s, its replies, /e) refuses through here."""
+    record_access(
+        link,
+        [],
+        summary_version=link.summary_version,
+        user_agent=user_agent,
+        viewer=viewer,
+        outcome=f"denied_{reason}",
+    )
+    audit.record(
+        audit.Tag.SHARE_LINK_REFUSED,
+        patient_id=link.patient_id,
+        share=link.public_id,
+        reason=reason,
     )
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from pathway.inputs import Form
 from pathway.sharing.replies import FIELD_LABELS, LIMITS
 from pathway.sharing.sections import SECTION_LABELS, Audience, Section
 from pathway.sharing.shares import DEFAULT_EXPIRY, EXPIRY_LABELS, LABEL_MAX, Expiry
@@ -26,7 +26,7 @@ def strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-class ShareForm(FlaskForm):
+class ShareForm(Form):
     audience = HiddenField(validators=[DataRequired()])
     label = StringField(
         _l("Who is this link for?"),
@@ -68,16 +68,18 @@ class ShareForm(FlaskForm):
             return None
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A CSRF-protected button (revoke, rotate, export)."""
 
 
 # --- The recipient -----------------------------------------------------------
 
 
-class PasscodeForm(FlaskForm):
+class PasscodeForm(Form):
     passcode = PasswordField(
         _l("Passcode"),
+        # Spaces typed around a passcode are typing, not guessing: they never spend an attempt.
+        filters=[strip],
         validators=[DataRequired(message=_l("Enter the passcode.")), Length(max=64)],
         render_kw={"autocomplete": "off"},
     )
@@ -97,7 +99,7 @@ def _length(name: str) -> Length:
     return Length(max=LIMITS[name], message=TOO_LONG)
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     life_situation = TextAreaField(
         FIELD_LABELS["life_situation"], validators=[_length("life_situation")]
     )
@@ -141,6 +143,7 @@ class ReplyForm(FlaskForm):
     )
     passcode = PasswordField(
         _l("Passcode of this link"),
+        filters=[strip],
         validators=[Length(max=64, message=TOO_LONG)],
         description=_l("The passcode the patient gave you, to confirm the reply comes from you."),
     )

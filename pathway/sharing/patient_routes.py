@@ -70,6 +70,7 @@ def index() -> str:
         active=active,
         past=past,
         recent=recent,
+        letter_links=shares.letter_links_of(patient),
         status_of=status_of,
         audience_labels=AUDIENCE_LABELS,
         section_labels=_labels,
@@ -81,6 +82,7 @@ def index() -> str:
 @patient_only
 def new() -> str | Response | tuple[str, int]:
     patient = current_patient()
+    audience: Audience | None
     if request.method == "GET":
         try:
             audience = Audience(request.args.get("audience", ""))
@@ -191,6 +193,10 @@ def detail(public_id: str) -> str | Response:
         section_labels=_labels,
         action_form=ActionForm(),
         info=shares.share_info(share),
+        letter_link=shares.letter_link(share),
+        has_letter_links=any(
+            link.derived_from_id == share.id for link in shares.letter_links_of(patient).values()
+        ),
     )
 
 
@@ -216,6 +222,13 @@ def rotate(public_id: str) -> Response:
         abort(400)
     if status_of(share) != "active":
         flash(_("Only a link that still works can be replaced. Create a new one instead."), "error")
+        return redirect(url_for("shares.detail", public_id=share.public_id), code=303)
+    if shares.letter_link(share) is not None:
+        # The link is printed on the letter: a new one would reach nobody.
+        flash(
+            _("A letter's link is printed on the letter: it cannot be replaced, only withdrawn."),
+            "error",
+        )
         return redirect(url_for("shares.detail", public_id=share.public_id), code=303)
     shares.rotate_share(share, actor=current_user)
     session.commit()

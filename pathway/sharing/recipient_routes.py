@@ -15,13 +15,13 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from pathway import audit, tokens
+from pathway import tokens
 from pathway.db import reading, session
 from pathway.documents import pdf_response
 from pathway.errors import render_error
 from pathway.extensions import client_address, limiter
 from pathway.letters import letter_filename, load_letter_pdf, shared_letters
-from pathway.models import Patient, Share, ShareKind
+from pathway.models import Patient
 from pathway.rules import refuse
 from pathway.sharing import access, replies, shares
 from pathway.sharing.forms import PasscodeForm, ReplyForm
@@ -57,52 +57,39 @@ def coordinators(patient: Patient) -> list[dict[str, str]]:
 
 
 def _gone(gone: shares.LinkGone) -> tuple[str, int]:
-    share = gone.share
-    access.record_access(
-        share,
-        [],
-        summary_version=share.patient.summary_version,
-        user_agent=request.headers.get("User-Agent", ""),
-        outcome=f"denied_{gone.reason}",
-    )
-    audit.record(
-        audit.Tag.SHARE_LINK_REFUSED,
-        patient_id=share.patient_id,
-        share=share.public_id,
-        reason=gone.reason,
-    )
-    contacts = coordinators(share.patient)
+    access.record_refusal(gone.link, gone.reason, request.headers.get("User-Agent", ""))
+    contacts = coordinators(session.get_one(Patient, gone.link.patient_id))
     session.commit()
     return render_template(
         "sharing/recipient/gone.html", reason=gone.reason, coordinators=contacts
     ), 410
 
 
-def _open(token: str) -> Share:
-    """Resolve the link, or end the request with the 404 or 410 page."""
+def _open(token: str) -> shares.LinkState:
+    """Open the link, or end the request with the 404 or 410 page."""
     try:
         with reading():
-            return shares.resolve(token, ShareKind.LINK)
+            return shares.open_link(token)
     except shares.LinkInvalid:
         abort(make_response(render_template("sharing/recipient/invalid.html"), 404))
     except shares.LinkGone as gone:
         abort(make_response(*_gone(gone)))
 
 
-def _view(share: Share) -> dict[str, Any]:
-    return build_view(share.patient_id, parse_sections(share.sections))
+def _view(link: shares.LinkState) -> dict[str, Any]:
+    return build_view(link.patient_id, parse_sections(link.sections))
 
 
-def _show(share: Share, token: str, view: dict[str, Any], viewer: str = "") -> str:
+def _show(link: shares.LinkState, token: str, view: dict[str, Any], viewer: str = "") -> str:
     access.record_access(
-        share,
+        link,
         view["shown"],
         summary_version=view["summary_version"],
         user_agent=request.headers.get("User-Agent", ""),
         viewer=viewer,
     )
-    info = shares.share_info(share)
-    panel = reply_panel(share, token)
+    info = shares.share_info(link)
+    panel = reply_panel(link, token)
     session.commit()
     return render_template(
         "sharing/recipient/view.html", view=view, info=info, panel=panel, share_token=token
@@ -112,37 +99,37 @@ def _show(share: Share, token: str, view: dict[str, Any], viewer: str = "") -> s
 @bp.get("/<token>")
 @limiter.limit("120 per minute")
 def view(token: str) -> str:
-    share = _open(token)
-    if share.passcode_hash is not None:
+    link = _open(token)
+    if link.has_passcode:
         # GET never reveals anything of a protected share: only the form.
         return render_template(
             "sharing/recipient/passcode.html",
             form=PasscodeForm(formdata=None),
-            share=_form_facts(share),
+            share=_form_facts(link.label, link.passcode_attempts_left),
         )
     with reading():
-        view = _view(share)
-    return _show(share, token, view)
+        view = _view(link)
+    return _show(link, token, view)
 
 
 @bp.post("/<token>")
 @limiter.limit("20 per minute")
 def unlock(token: str) -> str | Response | tuple[str, int]:
-    share = _open(token)
-    if share.passcode_hash is None:
+    link = _open(token)
+    if not link.has_passcode:
         return redirect(url_for("recipient.view", token=token), code=303)
     form = PasscodeForm()
+    facts = _form_facts(link.label, link.passcode_attempts_left)
     if not form.validate_on_submit():
-        return render_template(
-            "sharing/recipient/passcode.html", form=form, share=_form_facts(share)
-        ), 422
+        return render_template("sharing/recipient/passcode.html", form=form, share=facts), 422
+    share = shares.link_share(link)
     if shares.check_passcode(share, form.passcode.data or ""):
-        remember_unlock(share)
-        return _show(share, token, _view(share), viewer=form.viewer.data or "")
+        remember_unlock(link)
+        return _show(link, token, _view(link), viewer=form.viewer.data or "")
     access.record_access(
-        share,
+        link,
         [],
-        summary_version=share.patient.summary_version,
+        summary_version=link.summary_version,
         user_agent=request.headers.get("User-Agent", ""),
         viewer=form.viewer.data or "",
         outcome="denied_passcode",
@@ -160,34 +147,32 @@ def unlock(token: str) -> str | Response | tuple[str, int]:
             n=share.passcode_attempts_left,
         )
     ]
-    return render_template(
-        "sharing/recipient/passcode.html", form=form, share=_form_facts(share)
-    ), 401
+    facts = _form_facts(share.label, share.passcode_attempts_left)
+    return render_template("sharing/recipient/passcode.html", form=form, share=facts), 401
 
 
-def _form_facts(share: Share) -> dict[str, Any]:
+def _form_facts(label: str, attempts_left: int) -> dict[str, Any]:
     # The passcode page says whose link it is only by its label and attempts left.
-    return {"attempts_left": share.passcode_attempts_left, "label": share.label}
+    return {"attempts_left": attempts_left, "label": label}
 
 
 @bp.get("/<token>/letters/<letter_id>")
 @limiter.limit("60 per minute")
 def letter(token: str, letter_id: str) -> Response:
-    share = _open(token)
-    if Section.LETTERS not in parse_sections(share.sections):
+    link = _open(token)
+    if Section.LETTERS not in parse_sections(link.sections):
         abort(404)
-    if share.passcode_hash is not None and not is_unlocked(share):
+    if link.has_passcode and not is_unlocked(link):
         return redirect(url_for("recipient.view", token=token), code=303)
-    found = next(
-        (item for item in shared_letters(share.patient) if item.public_id == letter_id), None
-    )
-    if found is None or found.enrollment.patient_id != share.patient_id:
+    patient = session.get_one(Patient, link.patient_id)
+    found = next((item for item in shared_letters(patient) if item.public_id == letter_id), None)
+    if found is None or found.enrollment.patient_id != link.patient_id:
         abort(404)
     data = load_letter_pdf(found)
     access.record_access(
-        share,
+        link,
         [Section.LETTERS.value],
-        summary_version=share.patient.summary_version,
+        summary_version=link.summary_version,
         user_agent=request.headers.get("User-Agent", ""),
         outcome="letter_downloaded",
     )
@@ -211,20 +196,20 @@ def _client_key() -> str:
     return f"reply-client:{client_address()}"
 
 
-def _needs_passcode(share: Share) -> bool:
+def _needs_passcode(link: shares.LinkState) -> bool:
     """A protected link's reply asks for the passcode, unless this browser just opened it."""
-    return share.passcode_hash is not None and not is_unlocked(share)
+    return link.has_passcode and not is_unlocked(link)
 
 
-def reply_panel(share: Share, token: str) -> dict[str, Any] | None:
-    """What the reply panel shows on the page of a link just opened (`share`, resolved from
+def reply_panel(link: shares.LinkState, token: str) -> dict[str, Any] | None:
+    """What the reply panel shows on the page of a link just opened (`link`, opened from
     `token` in this request): the conversation and an empty form, or None."""
-    if not share.allow_replies:
+    if not link.allow_replies:
         return None
     return {
-        "entries": replies.conversation_for(share),
+        "entries": replies.conversation_for(link.id),
         "form": ReplyForm(formdata=None),
-        "needs_passcode": _needs_passcode(share),
+        "needs_passcode": _needs_passcode(link),
         "action": url_for("recipient.reply", token=token),
     }
 
@@ -235,15 +220,11 @@ def reply_panel(share: Share, token: str) -> dict[str, Any] | None:
     REPLIES_PER_SHARE, key_func=_share_key, deduct_when=lambda response: response.status_code == 303
 )
 def reply(token: str) -> Response | tuple[str, int]:
-    # The database is the truth: re-resolve the link on every POST.
-    try:
-        share = shares.resolve(token, ShareKind.LINK)
-    except shares.LinkInvalid:
-        abort(404)
-    except shares.LinkGone as gone:
-        return _replies_closed(gone.reason)
+    # The database is the truth: open the link again on every POST.
+    link = _open_for_replies(token)
+    share = shares.link_share(link)
     form = ReplyForm()
-    needs_passcode = _needs_passcode(share)
+    needs_passcode = _needs_passcode(link)
     context = {"form": form, "token": token, "needs_passcode": needs_passcode}
     try:
         replies.check_open_for_replies(share)
@@ -271,13 +252,21 @@ def reply(token: str) -> Response | tuple[str, int]:
 
 @bp.get("/<token>/reply/sent")
 def sent(token: str) -> str | tuple[str, int]:
+    _open_for_replies(token)
+    return render_template("sharing/recipient/sent.html", token=token)
+
+
+def _open_for_replies(token: str) -> shares.LinkState:
+    """The link a reply goes through, or the end of the request with the page saying it
+    takes no more replies (its refusal recorded like any other opening's) or a 404."""
     try:
-        shares.resolve(token, ShareKind.LINK)
+        return shares.open_link(token)
     except shares.LinkInvalid:
         abort(404)
     except shares.LinkGone as gone:
-        return _replies_closed(gone.reason)
-    return render_template("sharing/recipient/sent.html", token=token)
+        access.record_refusal(gone.link, gone.reason, request.headers.get("User-Agent", ""))
+        session.commit()
+        abort(make_response(*_replies_closed(gone.reason)))
 
 
 def _replies_closed(reason: str) -> tuple[str, int]:

@@ -219,6 +219,7 @@ def forward(
             "contribution_forwarded",
             {"patient": patient.full_name, "author": contribution.author_name},
             link=f"/team/replies/{contribution.id}",
+            patient_id=patient.id,
         )
     return enrollment
 
@@ -289,13 +290,13 @@ def ordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: (e["created_at"], e["type"], e["id"]))
 
 
-def conversation_for(share: Share) -> list[dict[str, Any]]:
+def conversation_for(share_id: int) -> list[dict[str, Any]]:
     """What the link's holder sees: the replies written on this share and the team's answers.
 
     The patient's decisions (kept, forwarded) and comments stay with the patient and the team.
     """
-    contributions = session.scalars(select(Contribution).where(Contribution.share_id == share.id))
-    messages = session.scalars(select(Message).where(Message.share_id == share.id))
+    contributions = session.scalars(select(Contribution).where(Contribution.share_id == share_id))
+    messages = session.scalars(select(Message).where(Message.share_id == share_id))
     return ordered(
         [contribution_values(c) for c in contributions] + [message_values(m) for m in messages]
     )

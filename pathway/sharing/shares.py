@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
 
 from pathway import audit, notifications, tokens
 from pathway.auth.accounts import external_url
 from pathway.db import session, utcnow
-from pathway.models import Patient, Share, ShareArtifact, ShareKind, User
+from pathway.models import LetterLink, Patient, Share, ShareArtifact, ShareKind, User
 from pathway.rules import RuleBroken
 from pathway.sharing.sections import REPLYING_AUDIENCES, Audience, Section
 
@@ -65,8 +64,6 @@ EXPIRY_LABELS = {
 DEFAULT_EXPIRY = Expiry.MONTH
 
 _hasher = PasswordHasher()
-# A share as resolve() reads it: the ORM object, or resolve_row()'s plain row.
-_Found = TypeVar("_Found", Share, Row[Any])
 
 
 class ShareError(RuleBroken):
@@ -77,13 +74,35 @@ class LinkInvalid(Exception):
     """Forged, garbled, for another purpose, or pointing at nothing: answer 404."""
 
 
+class LinkState(NamedTuple):
+    """A link as every opening reads it: what decides whether it opens (version,
+    revocation, expiry, lock), what it shows, and its patient's account (LINK_ROW)."""
+
+    id: int
+    public_id: str
+    patient_id: int
+    audience: Audience
+    sections: list[str]
+    token_version: int
+    revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    locked_at: dt.datetime | None
+    label: str
+    created_at: dt.datetime
+    allow_replies: bool
+    has_passcode: bool
+    passcode_attempts_left: int
+    user_id: int | None
+    summary_version: int
+
+
 class LinkGone(Exception):
     """A genuine link that no longer opens: answer 410 with the reason."""
 
-    def __init__(self, reason: str, share: Any) -> None:
+    def __init__(self, reason: str, link: LinkState) -> None:
         super().__init__(reason)
         self.reason = reason  # "revoked", "expired", "rotated" or "locked"
-        self.share = share  # the Share, or resolve_row()'s row
+        self.link = link
 
 
 def _purpose(kind: ShareKind) -> tokens.Purpose:
@@ -163,7 +182,8 @@ def create_share(
 
 
 def revoke_share(share: Share, actor: User | None = None) -> None:
-    """Revoke at once: the very next request on any worker answers 410."""
+    """Revoke at once: the very next request on any worker answers 410. The links made
+    from this one for a letter's addressee stop with it: they never outlive their origin."""
     if share.revoked_at is None:
         share.revoked_at = utcnow()
         audit.record(
@@ -172,6 +192,63 @@ def revoke_share(share: Share, actor: User | None = None) -> None:
             patient_id=share.patient_id,
             share=share.public_id,
         )
+    derived = session.scalars(
+        select(Share)
+        .join(LetterLink, LetterLink.share_id == Share.id)
+        .where(LetterLink.derived_from_id == share.id, Share.revoked_at.is_(None))
+    )
+    for made_from_it in derived:
+        revoke_share(made_from_it, actor)
+
+
+def derive_share(origin: Share, *, label: str, actor: User | None = None) -> Share:
+    """A link of its own for one document's addressee, made from the link the patient gave
+    that person and never broader than it: the same sections, the same expiry, replies only
+    if the origin takes them, the same passcode and no more attempts than it has left.
+
+    The document holds this link alone, so the patient can withdraw it by itself, and its
+    readers through other links never get the origin. The caller records what it is for
+    (a LetterLink)."""
+    share = Share(
+        patient=origin.patient,
+        kind=ShareKind.LINK,
+        audience=origin.audience,
+        label=label.strip()[:LABEL_MAX],
+        sections=list(origin.sections),
+        expires_at=origin.expires_at,
+        passcode_hash=origin.passcode_hash,
+        passcode_attempts_left=min(origin.passcode_attempts_left, MAX_PASSCODE_ATTEMPTS),
+        allow_replies=origin.allow_replies,
+        token_version=1,
+    )
+    session.add(share)
+    session.flush()
+    audit.record(
+        audit.Tag.SHARE_LINK_CREATED,
+        actor=actor,
+        patient_id=origin.patient_id,
+        share=share.public_id,
+        audience=share.audience.value,
+        kind=share.kind.value,
+        reason="letter",
+    )
+    return share
+
+
+def letter_links_of(patient: Patient) -> dict[int, LetterLink]:
+    """The patient's letters' own links, by share id (one query for their list of links)."""
+    found = session.scalars(
+        select(LetterLink)
+        .join(Share, Share.id == LetterLink.share_id)
+        .where(Share.patient_id == patient.id)
+    )
+    return {link.share_id: link for link in found}
+
+
+def letter_link(share: Share) -> LetterLink | None:
+    """The record that makes a share a letter's own link (its letter, the link it was made
+    from), or None for any other link."""
+    return session.get(LetterLink, share.id)
 
 
 def rotate_share(share: Share, actor: User | None = None) -> None:
@@ -195,7 +272,7 @@ def is_active(share: Share, now: dt.datetime | None = None) -> bool:
     )
 
 
-def share_info(share: Share) -> dict[str, Any]:
+def share_info(share: Share | LinkState) -> dict[str, Any]:
     """The share's own facts shown above the summary (plain values)."""
     return {
         "shared_on": share.created_at,
@@ -216,7 +293,8 @@ def patient_share(patient: Patient, public_id: str) -> Share:
 
 
 def active_gp_share(patient: Patient) -> Share | None:
-    """The patient's most recent active share for their GP, if any."""
+    """The patient's most recent active link for their GP, if any (a letter's own link
+    is not one)."""
     candidates = session.scalars(
         select(Share)
         .where(
@@ -224,21 +302,15 @@ def active_gp_share(patient: Patient) -> Share | None:
             Share.audience == Audience.GP,
             Share.kind == ShareKind.LINK,
             Share.revoked_at.is_(None),
+            # A letter's own link is for that letter only, never the GP link itself.
+            ~select(LetterLink.share_id).where(LetterLink.share_id == Share.id).exists(),
         )
         .order_by(Share.created_at.desc(), Share.id.desc())
     )
     return next((share for share in candidates if is_active(share)), None)
 
 
-# Built once: every opening of a link runs it. The patient comes in the same query, so
-# share.patient needs no second one.
-_SHARE_AND_PATIENT = (
-    select(Share)
-    .join(Share.patient)
-    .options(contains_eager(Share.patient))
-    .where(Share.public_id == bindparam("public_id"), Share.kind == bindparam("kind"))
-)
-# The emergency card, the hottest page, reads its link as one plain row: the share's
+# Built once: every opening of a link runs it, as one plain row (LinkState): the share's
 # columns and its patient's account, no ORM objects to build (a caller may add columns).
 LINK_ROW = (
     select(
@@ -251,32 +323,45 @@ LINK_ROW = (
         Share.revoked_at,
         Share.expires_at,
         Share.locked_at,
+        Share.label,
+        Share.created_at,
+        Share.allow_replies,
+        Share.passcode_hash.is_not(None).label("has_passcode"),
+        Share.passcode_attempts_left,
         Patient.user_id,
         Patient.summary_version,
     )
     .join(Patient, Patient.id == Share.patient_id)
     .where(Share.public_id == bindparam("public_id"), Share.kind == bindparam("kind"))
 )
+_LINK_COLUMNS = len(LinkState._fields)
 
 
-def resolve(token: str, kind: ShareKind) -> Share:
-    """Return the share a token opens, in the order: signature, existence, version,
-    revocation, expiry, lock. Raises LinkInvalid (404) or LinkGone (410)."""
-    public_id, version = _signed(token, kind)
-    share = session.scalar(_SHARE_AND_PATIENT, {"public_id": public_id, "kind": kind})
-    return _current(share, version)
+def open_link(token: str) -> LinkState:
+    """The professional link a token opens, checked in the order: signature, existence,
+    version, revocation, expiry, lock. Raises LinkInvalid (404) or LinkGone (410)."""
+    link, _extra = read_link(token, ShareKind.LINK)
+    return link
 
 
-def resolve_row(
+def read_link(
     token: str, kind: ShareKind, statement: Select[Any] = LINK_ROW, **values: Any
-) -> Row[Any]:
-    """resolve(), the link read as one row (share columns, user_id and summary_version of
-    its patient) instead of ORM objects: LINK_ROW, or a statement built on it with its
-    extra values. LinkGone.share is then that row."""
+) -> tuple[LinkState, tuple[Any, ...]]:
+    """The link a token of this kind opens, read with LINK_ROW or a statement built on it
+    (with its extra values), and the columns that statement adds. The same checks as
+    open_link(); LinkGone carries the link's state."""
     public_id, version = _signed(token, kind)
     values.update(public_id=public_id, kind=kind)
-    found = session.connection().execute(statement, values)
-    return _current(found.one_or_none(), version)
+    row = session.connection().execute(statement, values).one_or_none()
+    if row is None:
+        raise LinkInvalid
+    return _current(LinkState._make(row[:_LINK_COLUMNS]), version), tuple(row[_LINK_COLUMNS:])
+
+
+def link_share(link: LinkState) -> Share:
+    """The share of a link just opened, as an ORM object, for the changes it may undergo
+    (a passcode attempt, a reply)."""
+    return session.get_one(Share, link.id)
 
 
 def _signed(token: str, kind: ShareKind) -> tuple[str, int]:
@@ -290,11 +375,8 @@ def _signed(token: str, kind: ShareKind) -> tuple[str, int]:
     return public_id, version
 
 
-def _current(found: _Found | None, version: int) -> _Found:
-    """The share if the link still opens it, checked in order: existence, version,
-    revocation, expiry, lock."""
-    if found is None:
-        raise LinkInvalid
+def _current(found: LinkState, version: int) -> LinkState:
+    """The link if it still opens, checked in order: version, revocation, expiry, lock."""
     if version != found.token_version:
         raise LinkGone("rotated", found)
     if found.revoked_at is not None:
@@ -325,7 +407,7 @@ def check_passcode(share: Share, passcode: str) -> bool:
         _lock(share)
         return False
     try:
-        matches = _hasher.verify(share.passcode_hash, passcode)
+        matches: bool = _hasher.verify(share.passcode_hash, passcode)
     except (VerificationError, InvalidHashError):
         matches = False
     if matches:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from flask import session as cookie_session
 
 from pathway.db import utcnow
-from pathway.models import Share
+from pathway.sharing.shares import LinkState
 
 UNLOCK_SECONDS = 3600
 UNLOCK_KEY = "unlocked_shares"
 REMEMBERED = 10  # links remembered at most, the most recent ones
 
 
-def remember_unlock(share: Share) -> None:
+def remember_unlock(share: LinkState) -> None:
     """This browser gave the right passcode for the share's current version, now."""
     now = int(utcnow().timestamp())
     unlocked = {
@@ -29,7 +29,7 @@ def remember_unlock(share: Share) -> None:
     cookie_session[UNLOCK_KEY] = dict(list(unlocked.items())[-REMEMBERED:])
 
 
-def is_unlocked(share: Share) -> bool:
+def is_unlocked(share: LinkState) -> bool:
     """Whether this browser gave the passcode of the share's current version within the hour."""
     entry = cookie_session.get(UNLOCK_KEY, {}).get(share.public_id)
     return (

@@ -22,6 +22,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from pathway.db import Base, session, utcnow
+from pathway.inputs import has_control_characters, single_line_message
 from pathway.models import (
     Allergy,
     CareRole,
@@ -181,7 +182,7 @@ def check_https_url(value: str, field: str = "emergency_guideline_url") -> str:
 
 def _clean(section: Section, values: dict[str, Any]) -> dict[str, Any]:
     kind = ITEM_SECTIONS[section]
-    cleaned = {name: values.get(name) for name in kind.fields}
+    cleaned: dict[str, Any] = {name: values.get(name) for name in kind.fields}
     for name, value in cleaned.items():
         if isinstance(value, str):
             cleaned[name] = value.strip()
@@ -256,6 +257,11 @@ def update_identity(patient: Patient, values: dict[str, Any], updated_by: str) -
         raise SummaryError(field="first_name", message=str(_l("Enter your first name.")))
     if not last_name:
         raise SummaryError(field="last_name", message=str(_l("Enter your last name.")))
+    phone = (values.get("phone") or "").strip()
+    # The name is printed in letters and in the subject of the mail that carries them.
+    for field, value in (("first_name", first_name), ("last_name", last_name), ("phone", phone)):
+        if has_control_characters(value):
+            raise SummaryError(field=field, message=single_line_message())
     birth_date = values.get("birth_date")
     if birth_date is not None and (
         birth_date > utcnow().date() or birth_date < dt.date(1900, 1, 1)
@@ -264,7 +270,7 @@ def update_identity(patient: Patient, values: dict[str, Any], updated_by: str) -
     patient.first_name = first_name
     patient.last_name = last_name
     patient.birth_date = birth_date
-    patient.phone = (values.get("phone") or "").strip() or None
+    patient.phone = phone or None
     touch_section(patient, Section.IDENTITY, updated_by)
     session.flush()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from pathway.inputs import Form
 from pathway.models import CareRole
 from pathway.summary import editing as summary
 
@@ -30,14 +30,14 @@ def required(message: str) -> DataRequired:
     return DataRequired(message=message)
 
 
-def https_url(form: FlaskForm, field: StringField) -> None:
+def https_url(form: Form, field: StringField) -> None:
     try:
         field.data = summary.check_https_url(field.data or "")
     except summary.SummaryError as error:
         raise ValidationError(str(error)) from None
 
 
-def orphacode(form: FlaskForm, field: StringField) -> None:
+def orphacode(form: Form, field: StringField) -> None:
     try:
         field.data = summary.check_orphacode(field.data or "")
     except summary.SummaryError as error:
@@ -53,7 +53,7 @@ CARE_ROLE_LABELS = {
 }
 
 
-class IdentityForm(FlaskForm):
+class IdentityForm(Form):
     first_name = StringField(
         _l("First name"),
         filters=[strip],
@@ -70,7 +70,7 @@ class IdentityForm(FlaskForm):
     phone = StringField(_l("Phone"), filters=[strip], validators=[limit(40), PHONE])
 
 
-class ConditionForm(FlaskForm):
+class ConditionForm(Form):
     label = StringField(
         _l("Condition"),
         filters=[strip],
@@ -94,7 +94,7 @@ class ConditionForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[limit(LONG_TEXT)])
 
 
-class TreatmentForm(FlaskForm):
+class TreatmentForm(Form):
     name = StringField(
         _l("Treatment"),
         filters=[strip],
@@ -107,7 +107,7 @@ class TreatmentForm(FlaskForm):
     )
 
 
-class AllergyForm(FlaskForm):
+class AllergyForm(Form):
     substance = StringField(
         _l("Substance"),
         filters=[strip],
@@ -118,7 +118,7 @@ class AllergyForm(FlaskForm):
     is_severe = BooleanField(_l("Severe reaction"))
 
 
-class ProtocolForm(FlaskForm):
+class ProtocolForm(Form):
     situations = TextAreaField(
         _l("Situations"),
         filters=[strip],
@@ -144,7 +144,7 @@ class ProtocolForm(FlaskForm):
     )
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     name = StringField(
         _l("Name"),
         filters=[strip],
@@ -163,7 +163,7 @@ class ContactForm(FlaskForm):
     )
 
 
-class CareTeamForm(FlaskForm):
+class CareTeamForm(Form):
     role = SelectField(
         _l("Role"),
         choices=[SelectChoice(role.value, label) for role, label in CARE_ROLE_LABELS.items()],
@@ -188,7 +188,7 @@ class CareTeamForm(FlaskForm):
     )
 
 
-class LifeContextForm(FlaskForm):
+class LifeContextForm(Form):
     text = TextAreaField(
         _l("What I want my professionals to know"),
         filters=[strip],
@@ -197,7 +197,7 @@ class LifeContextForm(FlaskForm):
     )
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     """A CSRF-protected button."""
 
 

@@ -3,7 +3,6 @@
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from pathway.inputs import Form
 from pathway.letters.rules import BEP_MAX_CHARS, GP_TOPICS_MAX_CHARS
 from pathway.models import AttendanceStatus, ObjectiveStatus
 from pathway.sharing.replies import ANSWER_MAX
@@ -23,7 +23,7 @@ from pathway.sharing.replies import ANSWER_MAX
 REQUIRED = _l("This field is required.")
 
 
-class InvitePatientForm(FlaskForm):
+class InvitePatientForm(Form):
     programme_id = SelectField(_l("Programme"), coerce=int, validators=[DataRequired()])
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=80)])
@@ -38,7 +38,7 @@ class InvitePatientForm(FlaskForm):
     )
 
 
-class EnrolExistingForm(FlaskForm):
+class EnrolExistingForm(Form):
     programme_id = SelectField(_l("Programme"), coerce=int, validators=[DataRequired()])
     email = EmailField(
         _l("Email address of the patient's Pathway account"),
@@ -50,7 +50,7 @@ class EnrolExistingForm(FlaskForm):
     )
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(Form):
     hospital = StringField(_l("Hospital"), validators=[DataRequired(REQUIRED), Length(max=200)])
     service = StringField(_l("Hospital service"), validators=[Length(max=200)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
@@ -70,13 +70,13 @@ class ProgrammeForm(FlaskForm):
     )
 
 
-class WorkshopForm(FlaskForm):
+class WorkshopForm(Form):
     title = StringField(_l("Workshop title"), validators=[DataRequired(REQUIRED), Length(max=200)])
     description = TextAreaField(_l("Short description"), validators=[Length(max=1000)])
     is_collective = BooleanField(_l("Collective workshop"), default=True)
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """Carries the enrollment version the form was filled from (optimistic locking)."""
 
     version = HiddenField()
@@ -146,7 +146,7 @@ class CompetencyForm(VersionedForm):
     )
 
 
-class OralConsentForm(FlaskForm):
+class OralConsentForm(Form):
     given_on = DateField(
         _l("Agreement collected orally on"),
         validators=[DataRequired(_l("Enter the date the patient gave their agreement."))],
@@ -154,7 +154,7 @@ class OralConsentForm(FlaskForm):
     )
 
 
-class LetterForm(FlaskForm):
+class LetterForm(Form):
     copy_given_to_patient = BooleanField(
         _l("A copy was handed to the patient"),
         description=_l(
@@ -169,11 +169,11 @@ class LetterForm(FlaskForm):
 TOO_LONG = _l("This text is too long (%(max)d characters at most).")
 
 
-class ReplyActionForm(FlaskForm):
+class ReplyActionForm(Form):
     """A one-button action on a reply (adopt its objective): only the CSRF token."""
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     body = TextAreaField(
         _l("Your answer"),
         validators=[

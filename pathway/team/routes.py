@@ -27,7 +27,7 @@ from pathway.models import (
     Role,
     Share,
 )
-from pathway.programme import consent, enrollments
+from pathway.programme import consent, enrollments, invitations
 from pathway.programme.enrollments import EditConflict, EnrollmentError
 from pathway.rules import refuse
 from pathway.sharing import replies, shares
@@ -45,6 +45,7 @@ def index() -> str:
         "team/index.html",
         enrollments=enrollments.enrollments_of(current_user),
         programmes=enrollments.programmes_of(current_user),
+        invitations=invitations.invitations_of(current_user),
     )
 
 
@@ -147,15 +148,21 @@ def enrol_existing() -> Response | tuple[str, int]:
     if existing_form.validate_on_submit():
         programme = enrollments.get_programme(current_user, existing_form.programme_id.data)
         try:
-            enrollment = enrollments.enroll_existing_patient(
+            invitations.invite_existing_patient(
                 current_user, programme, existing_form.email.data or ""
             )
         except EnrollmentError as error:
             refuse(error, existing_form, "email")
         else:
             session.commit()
-            flash(_("The patient is enrolled in the programme."), "success")
-            return redirect(url_for("team.enrollment", enrollment_id=enrollment.id))
+            flash(
+                _(
+                    "The invitation is sent. The patient answers it in their space; you will "
+                    "see their path once they accept."
+                ),
+                "success",
+            )
+            return redirect(url_for("team.index", _anchor="invitations"))
     return render_template("team/invite.html", form=form, existing_form=existing_form), 400
 
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from pathway import ROOT
+from tests.servers import BIN, free_port, load_demo
 
 from .support import (
-    BIN,
     CHROMIUM,
     CHROMIUM_ARGS,
     EDUCATOR_EMAIL,
@@ -30,7 +30,6 @@ from .support import (
     Phones,
     Server,
     demo_links,
-    free_port,
     sign_in,
     wait_until_healthy,
 )
@@ -81,18 +80,7 @@ def server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
     }
-    output = ""
-    for command in ("migrate", "demo"):
-        done = subprocess.run(
-            [str(BIN / "flask"), "--app", "wsgi", command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, f"flask {command} failed:\n{done.stdout}\n{done.stderr}"
-        output = done.stdout
+    output = load_demo(env)
     log = workdir / "server.log"
     command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"]
     setpriv = shutil.which("setpriv")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import re
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -35,7 +33,6 @@ SKIP_MESSAGE = "end-to-end tests skipped: Debian chromium not installed (apt-get
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-BIN = Path(sys.executable).parent
 # WCAG 2.1 A and AA (contrast, labels, names, language) and axe's best practices (landmarks).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
@@ -58,12 +55,6 @@ def fr(msgid: str, **values: Any) -> str:
 def fr_label(lazy: Any) -> str:
     """The French text of a lazy_gettext label (section, audience), as the app shows it."""
     return fr(lazy._args[0])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

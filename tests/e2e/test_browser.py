@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_debian_chromium_starts_at_phone_size(browser: object, chromium: Path) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    page = browser.new_page(viewport={"width": 390, "height": 844})
     try:
         page.set_content("<html lang='fr'><title>ok</title><p>Pathway</p></html>")
         assert page.evaluate("window.innerWidth") == 390
