@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from pathway.db import session
+from pathway.extensions import login_manager
 
 logger = logging.getLogger("pathway.errors")
 
@@ -91,13 +92,17 @@ def init_errors(app: Flask) -> None:
         return render_error(status)
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError) -> tuple[str, int, dict[str, str]]:
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: OperationalError | InterfaceError) -> tuple[str, int, dict[str, str]]:
         _rollback_quietly()
         # The driver's first line ("database is locked", "connection refused"): no SQL, no values.
         reason = str(error.orig).splitlines()[0][:120] if str(error.orig) else ""
         logger.error(
             "database unavailable on %s: %s %s", request.endpoint, type(error.orig).__name__, reason
         )
+        # The page is shown as to a visitor: the signed-in user (their language, the
+        # navigation) would be loaded from the database that just failed.
+        g._login_user = login_manager.anonymous_user()
         response, status = render_error(503)
         return response, status, {"Retry-After": "30"}
 

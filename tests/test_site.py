@@ -131,3 +131,31 @@ def test_staff_reach_two_step_sign_in_from_the_menu(client, db, eve) -> None:
     assert 'href="/auth/two-factor/setup"' in page
     assert "Connexion en deux étapes" in page
     assert client.get("/auth/two-factor/setup").status_code == 200
+
+
+def test_a_signed_in_page_answers_503_when_the_database_goes_down(
+    app: Flask, client: Client, alice_signed_in, database_url_for_tests: str, tmp_path: Path
+) -> None:
+    """The error page must not need the database either: the signed-in user (their language,
+    the navigation) cannot be loaded while it is down."""
+    from pathway.db import Database
+
+    assert client.get("/patient/").status_code == 200
+    unreachable = (
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing"
+        if database_url_for_tests.startswith("postgresql")
+        else f"sqlite:///{tmp_path}/missing-dir/none.db"
+    )
+    working = app.extensions["pathway.db"]
+    app.extensions["pathway.db"] = Database(unreachable)
+    try:
+        response = client.get("/patient/")
+    finally:
+        app.extensions["pathway.db"] = working
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    body = response.get_data(as_text=True)
+    assert "Service momentanément indisponible" in body
+    assert "Traceback" not in body and "OperationalError" not in body
+    # Once it is back, the same cookie still works.
+    assert client.get("/patient/").status_code == 200
