@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypedDict, cast
 
 from flask import current_app, g, has_app_context
-from sqlalchemy import JSON, DateTime, MetaData, String, Table, create_engine, event
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Table, create_engine, event
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
@@ -70,6 +70,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 intpk = Annotated[int, mapped_column(primary_key=True)]
+# The owner of a row that is deleted with it: a patient's, an enrollment's, a programme's.
+patient_fk = Annotated[
+    int, mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+]
+enrollment_fk = Annotated[
+    int, mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+]
+programme_fk = Annotated[
+    int, mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), index=True)
+]
 created_at = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow)]
 str80 = Annotated[str, mapped_column(String(80))]
 str200 = Annotated[str, mapped_column(String(200))]

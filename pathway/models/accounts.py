@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, created_at, intpk, new_public_id
+from pathway.db import Base, created_at, intpk, new_public_id, patient_fk
 
 if TYPE_CHECKING:
     from pathway.models.patients import Patient
@@ -76,9 +76,7 @@ class Invitation(Base):
     id: Mapped[intpk]
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     email: Mapped[str] = mapped_column(String(254))
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[created_at]
     expires_at: Mapped[dt.datetime]

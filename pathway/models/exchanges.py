@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, created_at, intpk
+from pathway.db import Base, created_at, intpk, patient_fk
 
 if TYPE_CHECKING:
     from pathway.models.programmes import Enrollment
@@ -28,9 +28,7 @@ class Contribution(Base):
 
     id: Mapped[intpk]
     share_id: Mapped[int] = mapped_column(ForeignKey("shares.id", ondelete="CASCADE"), index=True)
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     enrollment_id: Mapped[int | None] = mapped_column(
         ForeignKey("enrollments.id", ondelete="SET NULL"), index=True
     )

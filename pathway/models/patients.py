@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, Owned, created_at, intpk, utcnow
+from pathway.db import Base, Owned, created_at, intpk, patient_fk, utcnow
 
 if TYPE_CHECKING:
     from pathway.models.accounts import Invitation, User
@@ -99,9 +99,7 @@ class Condition(Base):
     __tablename__ = "conditions"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     label: Mapped[str] = mapped_column(String(200))
     is_rare: Mapped[bool] = mapped_column(default=False)
     orphacode: Mapped[str | None] = mapped_column(String(12))
@@ -116,9 +114,7 @@ class Medication(Base):
     __tablename__ = "medications"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     name: Mapped[str] = mapped_column(String(200))
     dosage: Mapped[str] = mapped_column(String(200), default="")
     instructions: Mapped[str] = mapped_column(String(500), default="")
@@ -132,9 +128,7 @@ class Allergy(Base):
     __tablename__ = "allergies"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     substance: Mapped[str] = mapped_column(String(200))
     reaction: Mapped[str] = mapped_column(String(300), default="")
     # An intolerance is not an allergy; responders treat them differently.
@@ -168,9 +162,7 @@ class EmergencyContact(Base):
     __tablename__ = "emergency_contacts"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     name: Mapped[str] = mapped_column(String(120))
     relationship_label: Mapped[str] = mapped_column(String(80), default="")
     phone: Mapped[str] = mapped_column(String(40))
@@ -190,9 +182,7 @@ class CareTeamMember(Base):
     __tablename__ = "care_team_members"
 
     id: Mapped[intpk]
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     role: Mapped[CareRole]
     name: Mapped[str] = mapped_column(String(120))
     organisation: Mapped[str] = mapped_column(String(200), default="")

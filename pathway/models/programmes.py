@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, Owned, created_at, intpk, utcnow
+from pathway.db import (
+    Base,
+    Owned,
+    created_at,
+    enrollment_fk,
+    intpk,
+    patient_fk,
+    programme_fk,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from pathway.models.accounts import User
@@ -53,9 +62,7 @@ class Workshop(Base):
     __tablename__ = "workshops"
 
     id: Mapped[intpk]
-    programme_id: Mapped[int] = mapped_column(
-        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
-    )
+    programme_id: Mapped[programme_fk]
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     is_collective: Mapped[bool] = mapped_column(default=True)
@@ -71,9 +78,7 @@ class Enrollment(Base):
 
     id: Mapped[intpk]
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    programme_id: Mapped[int] = mapped_column(
-        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
-    )
+    programme_id: Mapped[programme_fk]
     started_on: Mapped[dt.date | None]
     ended_on: Mapped[dt.date | None]
     # Synthèse du Bilan Éducatif Partagé: about ten lines at most.
@@ -119,9 +124,7 @@ class Objective(Base):
     __tablename__ = "objectives"
 
     id: Mapped[intpk]
-    enrollment_id: Mapped[int] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
-    )
+    enrollment_id: Mapped[enrollment_fk]
     text: Mapped[str] = mapped_column(String(300))
     status: Mapped[ObjectiveStatus] = mapped_column(default=ObjectiveStatus.IN_PROGRESS)
     # Shown to the pharmacist preset.
@@ -162,9 +165,7 @@ class Competency(Base):
     __tablename__ = "competencies"
 
     id: Mapped[intpk]
-    enrollment_id: Mapped[int] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
-    )
+    enrollment_id: Mapped[enrollment_fk]
     text: Mapped[str] = mapped_column(String(300))
     is_acquired: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[created_at]
@@ -178,9 +179,7 @@ class Consent(Base):
     __tablename__ = "consents"
 
     id: Mapped[intpk]
-    enrollment_id: Mapped[int] = mapped_column(
-        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
-    )
+    enrollment_id: Mapped[enrollment_fk]
     given_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # "app" when the patient gave it in the app, "oral" when an educator recorded it.
     method: Mapped[str] = mapped_column(String(10))
@@ -212,12 +211,8 @@ class ProgrammeInvitation(Base):
     __tablename__ = "programme_invitations"
 
     id: Mapped[intpk]
-    programme_id: Mapped[int] = mapped_column(
-        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
-    )
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    programme_id: Mapped[programme_fk]
+    patient_id: Mapped[patient_fk]
     # The address as the team typed it: all the team's page shows until the patient answers.
     email: Mapped[str] = mapped_column(String(254))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, created_at, intpk, new_public_id
+from pathway.db import Base, created_at, intpk, new_public_id, patient_fk
 from pathway.sharing.sections import Audience
 
 if TYPE_CHECKING:
@@ -27,9 +27,7 @@ class Share(Base):
     id: Mapped[intpk]
     # Random, at least 128 bits: the only identifier that ever appears in a URL.
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    patient_id: Mapped[int] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True
-    )
+    patient_id: Mapped[patient_fk]
     kind: Mapped[ShareKind] = mapped_column(default=ShareKind.LINK)
     audience: Mapped[Audience]
     label: Mapped[str] = mapped_column(String(120))
