@@ -60,6 +60,7 @@ class Form(FlaskForm):
 def init_inputs(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.jinja_env.globals["input_attributes"] = input_attributes
+    app.jinja_env.globals["length_limit"] = length_limit
 
 
 def input_attributes(
@@ -67,23 +68,33 @@ def input_attributes(
     autocomplete: str | None = None,
     inputmode: str | None = None,
     rows: int | None = None,
-) -> dict[str, str | int]:
+) -> dict[str, str | int | bool]:
     """The attributes of a field's input (the form macro's): the browser hints given, its
     hint and error read aloud with it, aria-invalid on error, the length it accepts."""
-    attributes: dict[str, str | int] = {}
+    attributes: dict[str, str | int | bool] = {}
     for name, value in (("autocomplete", autocomplete), ("inputmode", inputmode), ("rows", rows)):
         if value:
             attributes[name] = value
     described = [f"{field.id}-hint"] if field.description else []
+    if length_limit(field):
+        described.append(f"{field.id}-limit")
     if field.errors:
         described.append(f"{field.id}-error")
         attributes["aria-invalid"] = "true"
     if described:
         attributes["aria-describedby"] = " ".join(described)
-    for validator in field.validators:
-        if isinstance(validator, Length) and validator.max and validator.max > 0:
-            attributes["maxlength"] = validator.max
+    # No maxlength (WTForms would put one from the Length validator): a browser cuts a
+    # pasted text there without a word. The server refuses a long text with a message.
+    attributes["maxlength"] = False
     return attributes
+
+
+def length_limit(field: Field) -> int | None:
+    """The most characters a free text accepts, said under it (long texts only)."""
+    if field.type != "TextAreaField":
+        return None
+    limits = [v.max for v in field.validators if isinstance(v, Length) and v.max and v.max > 0]
+    return min(limits) if limits else None
 
 
 def refuse_nul_characters() -> tuple[str, int] | None:

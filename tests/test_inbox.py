@@ -432,3 +432,91 @@ def test_enrollment_partial_lists_forwarded_replies_with_author_and_date(
     assert f"/team/replies/{contribution.id}" in html
     assert "Know when to call the GP during a flu" in html
     assert "<script>" not in html and "&lt;script&gt;" not in html  # kept replies never show
+
+
+def test_the_reply_page_has_one_comment_box_that_every_button_sends(
+    app, db, client, alice, alice_enrollment, stranger, gp_link
+) -> None:
+    """Typing in a box and tapping a button of another form lost the text, with « saved »."""
+    contribution = gp_replies(stranger, gp_link)
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+    html = client.get(page).get_data(as_text=True)
+    assert html.count("<textarea") == 1
+    assert html.count("<form") == 1 + html.count('action="/auth/logout"') + html.count(
+        'action="/lang'
+    )
+    assert f'formaction="{page}/forward"' in html and f'formaction="{page}/keep"' in html
+
+    response = client.submit(
+        f"{page}/forward",
+        {"enrollment": str(alice_enrollment.id), "comment": "À voir à l'atelier"},
+        page=page,
+    )
+
+    assert response.status_code == 302
+    db.refresh(contribution)
+    assert contribution.status == ContributionStatus.FORWARDED
+    assert contribution.patient_comment == "À voir à l'atelier"
+
+
+def test_keeping_a_reply_keeps_the_comment_typed_with_it(
+    app, db, client, alice, stranger, gp_link
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+
+    client.submit(f"{page}/keep", {"comment": "Pour moi seulement"}, page=page)
+
+    db.refresh(contribution)
+    assert contribution.status == ContributionStatus.KEPT
+    assert contribution.patient_comment == "Pour moi seulement"
+
+
+def test_an_empty_or_unchanged_comment_is_not_called_saved(
+    app, db, client, alice, stranger, gp_link
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+
+    response = client.submit(f"{page}/comment", {"comment": "   "}, page=page)
+
+    body = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Votre commentaire est enregistré" not in body
+    assert "il n&#39;y avait rien à enregistrer" in body
+    client.submit(f"{page}/comment", {"comment": "Noté"}, page=page)
+    response = client.submit(f"{page}/comment", {"comment": "Noté"}, page=page)
+    assert "rien à enregistrer" in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.refresh(contribution)
+    assert contribution.patient_comment == "Noté"
+
+
+def test_deleting_a_reply_asks_first_and_says_what_happens(
+    app, db, client, alice, stranger, gp_link
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+    assert f'href="{page}/delete"' in client.get(page).get_data(as_text=True)
+
+    confirmation = client.get(f"{page}/delete")
+
+    assert confirmation.status_code == 200
+    assert "Ce n'est pas réversible" in confirmation.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Contribution)) == 1
+    response = client.submit(f"{page}/delete", {}, page=f"{page}/delete")
+    assert response.status_code == 302
+    assert db.scalar(select(func.count()).select_from(Contribution)) == 0
+
+
+def test_a_long_comment_is_refused_not_cut_by_the_browser(
+    app, db, client, alice, stranger, gp_link
+) -> None:
+    contribution = gp_replies(stranger, gp_link)
+    page = f"/inbox/contributions/{contribution.id}"
+    sign_in(client, "alice@example.org")
+    html = client.get(page).get_data(as_text=True)
+    assert "maxlength" not in html
+    assert "2000 caractères au maximum" in html

@@ -16,21 +16,18 @@ class ActionForm(Form):
     """A one-button action (keep, delete, adopt): only the CSRF token."""
 
 
-class ForwardForm(Form):
+class DecisionForm(Form):
+    """The patient's one form on a reply: her comment, and what becomes of the reply."""
+
     enrollment = SelectField(
         _l("Programme whose team receives it"),
         coerce=int,
         validate_choice=False,
     )
     comment = TextAreaField(
-        _l("Your comment for the team (optional)"),
-        validators=[Length(max=COMMENT_MAX, message=TOO_LONG)],
-    )
-
-
-class CommentForm(Form):
-    comment = TextAreaField(
         _l("Your comment"),
         validators=[Length(max=COMMENT_MAX, message=TOO_LONG)],
-        description=_l("Only you and, if you pass the reply on, your ETP team read it."),
+        description=_l(
+            "Only you read it and, if you pass the reply on, your ETP team."
+        ),
     )

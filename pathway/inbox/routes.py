@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from pathway import notifications
 from pathway.auth.sessions import patient_only, role_required
 from pathway.db import session
-from pathway.inbox.forms import ActionForm, CommentForm, ForwardForm
+from pathway.inbox.forms import ActionForm, DecisionForm
 from pathway.models import Contribution, Patient, Role, Share
 from pathway.rules import refuse
 from pathway.sharing import replies, shares
@@ -57,14 +57,12 @@ def index() -> str:
 
 
 def _contribution_page(
-    contribution: Contribution, status: int = 200, **forms: Any
+    contribution: Contribution, status: int = 200, form: DecisionForm | None = None
 ) -> tuple[str, int]:
     patient = _patient()
-    forward_form = forms.get("forward_form") or ForwardForm(formdata=None)
-    forward_form.enrollment.choices = [(e.id, e.programme.name) for e in patient.enrollments]
-    comment_form = forms.get("comment_form") or CommentForm(
-        formdata=None, comment=contribution.patient_comment
-    )
+    if form is None:
+        form = DecisionForm(formdata=None, comment=contribution.patient_comment)
+    form.enrollment.choices = [(e.id, e.programme.name) for e in patient.enrollments]
     share = session.get(Share, contribution.share_id)
     return (
         render_template(
@@ -73,13 +71,17 @@ def _contribution_page(
             item=replies.contribution_values(contribution, for_team=True),
             share=share,
             enrollment=contribution.enrollment,
-            forward_form=forward_form,
-            comment_form=comment_form,
-            action_form=ActionForm(formdata=None),
+            form=form,
             can_forward=bool(patient.enrollments),
         ),
         status,
     )
+
+
+def _decision() -> DecisionForm:
+    form = DecisionForm()
+    form.enrollment.choices = [(e.id, e.programme.name) for e in _patient().enrollments]
+    return form
 
 
 @bp.get("/contributions/<int:contribution_id>")
@@ -91,21 +93,24 @@ def contribution(contribution_id: int) -> tuple[str, int]:
     return _contribution_page(item)
 
 
+# The page has one form, with one comment box: each button of it posts the same fields to
+# one of these three, so what was typed is never left behind by the button tapped.
+
+
 @bp.post("/contributions/<int:contribution_id>/forward")
 @patient_only
 def forward(contribution_id: int) -> Response | tuple[str, int]:
     item = replies.patient_contribution(_patient(), contribution_id)
-    form = ForwardForm()
-    form.enrollment.choices = [(e.id, e.programme.name) for e in _patient().enrollments]
+    form = _decision()
     if not form.validate():
-        return _contribution_page(item, 422, forward_form=form)
+        return _contribution_page(item, 422, form)
     try:
         enrollment = replies.forward(
             item, form.enrollment.data, form.comment.data or "", actor=current_user
         )
     except replies.ExchangeError as error:
         refuse(error, form)
-        return _contribution_page(item, 422, forward_form=form)
+        return _contribution_page(item, 422, form)
     session.commit()
     flash(
         _("Passed on to the team of %(programme)s.", programme=enrollment.programme.name), "success"
@@ -117,13 +122,15 @@ def forward(contribution_id: int) -> Response | tuple[str, int]:
 @patient_only
 def keep(contribution_id: int) -> Response | tuple[str, int]:
     item = replies.patient_contribution(_patient(), contribution_id)
-    if not ActionForm().validate():
-        abort(400)
+    form = _decision()
+    if not form.validate():
+        return _contribution_page(item, 422, form)
     try:
         replies.keep(item)
+        replies.comment(item, form.comment.data or "")
     except replies.ExchangeError as error:
-        refuse(error)
-        return _contribution_page(item, 422)
+        refuse(error, form, "comment")
+        return _contribution_page(item, 422, form)
     session.commit()
     flash(_("Kept for you: your ETP team will not see it."), "success")
     return redirect(url_for("inbox.contribution", contribution_id=item.id))
@@ -133,17 +140,37 @@ def keep(contribution_id: int) -> Response | tuple[str, int]:
 @patient_only
 def comment(contribution_id: int) -> Response | tuple[str, int]:
     item = replies.patient_contribution(_patient(), contribution_id)
-    form = CommentForm()
+    form = _decision()
     if not form.validate():
-        return _contribution_page(item, 422, comment_form=form)
+        return _contribution_page(item, 422, form)
+    text = (form.comment.data or "").strip()
+    if text == item.patient_comment:
+        flash(_("Your comment is unchanged: there was nothing to save."), "info")
+        return redirect(url_for("inbox.contribution", contribution_id=item.id))
     try:
-        replies.comment(item, form.comment.data or "")
+        replies.comment(item, text)
     except replies.ExchangeError as error:
         refuse(error, form, "comment")
-        return _contribution_page(item, 422, comment_form=form)
+        return _contribution_page(item, 422, form)
     session.commit()
-    flash(_("Your comment is saved."), "success")
+    flash(
+        _("Your comment is saved.") if text else _("Your comment is deleted."),
+        "success",
+    )
     return redirect(url_for("inbox.contribution", contribution_id=item.id))
+
+
+@bp.get("/contributions/<int:contribution_id>/delete")
+@patient_only
+def confirm_delete(contribution_id: int) -> str:
+    """Say what deleting does before it is done: nothing is lost by one tap."""
+    item = replies.patient_contribution(_patient(), contribution_id)
+    return render_template(
+        "inbox/delete.html",
+        contribution=item,
+        item=replies.contribution_values(item),
+        action_form=ActionForm(formdata=None),
+    )
 
 
 @bp.post("/contributions/<int:contribution_id>/delete")
