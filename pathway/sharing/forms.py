@@ -72,6 +72,20 @@ class ActionForm(Form):
     """A CSRF-protected button (revoke, rotate, export)."""
 
 
+class RenewForm(Form):
+    """Renewing a link that no longer opens: a new passcode, needed for a locked one."""
+
+    passcode = StringField(
+        _l("New passcode"),
+        filters=[strip],
+        validators=[Length(max=64, message=_l("Too long: %(max)d characters at most."))],
+        description=_l(
+            "Give it to the person separately (by phone or by word of mouth), never with the link."
+        ),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+
+
 # --- The recipient -----------------------------------------------------------
 
 

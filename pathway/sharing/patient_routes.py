@@ -23,7 +23,7 @@ from pathway.db import session, utcnow
 from pathway.models import Patient, Share, ShareKind
 from pathway.rules import refuse
 from pathway.sharing import access, shares
-from pathway.sharing.forms import ActionForm, ShareForm
+from pathway.sharing.forms import ActionForm, RenewForm, ShareForm
 from pathway.sharing.sections import (
     AUDIENCE_LABELS,
     PRESETS,
@@ -200,6 +200,40 @@ def detail(public_id: str) -> str | Response:
     )
 
 
+# Withdrawing, replacing and renewing each ask first, on a page that says what will happen
+# (it works without JavaScript): the button of the link's page opens it, its form does it.
+
+
+def _confirmation(
+    share: Share, action: str, form: Any = None, status: int = 200
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "sharing/confirm.html",
+            share=share,
+            action=action,
+            status=status_of(share),
+            form=form or ActionForm(formdata=None),
+            section_labels=_labels,
+            audience_label=AUDIENCE_LABELS[share.audience],
+            has_letter_links=any(
+                link.derived_from_id == share.id
+                for link in shares.letter_links_of(current_patient()).values()
+            ),
+        ),
+        status,
+    )
+
+
+@bp.get("/<public_id>/revoke")
+@patient_only
+def confirm_revoke(public_id: str) -> tuple[str, int] | Response:
+    share = _link_share(current_patient(), public_id)
+    if status_of(share) != "active":
+        return redirect(url_for("shares.detail", public_id=share.public_id))
+    return _confirmation(share, "revoke")
+
+
 @bp.post("/<public_id>/revoke")
 @patient_only
 def revoke(public_id: str) -> Response:
@@ -213,15 +247,9 @@ def revoke(public_id: str) -> Response:
     return redirect(url_for("shares.detail", public_id=share.public_id), code=303)
 
 
-@bp.post("/<public_id>/rotate")
-@patient_only
-def rotate(public_id: str) -> Response:
-    patient = current_patient()
-    share = _link_share(patient, public_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+def _refuse_rotation(share: Share) -> Response | None:
     if status_of(share) != "active":
-        flash(_("Only a link that still works can be replaced. Create a new one instead."), "error")
+        flash(_("Only a link that still works can be replaced. Renew it instead."), "error")
         return redirect(url_for("shares.detail", public_id=share.public_id), code=303)
     if shares.letter_link(share) is not None:
         # The link is printed on the letter: a new one would reach nobody.
@@ -230,10 +258,53 @@ def rotate(public_id: str) -> Response:
             "error",
         )
         return redirect(url_for("shares.detail", public_id=share.public_id), code=303)
+    return None
+
+
+@bp.get("/<public_id>/rotate")
+@patient_only
+def confirm_rotate(public_id: str) -> tuple[str, int] | Response:
+    share = _link_share(current_patient(), public_id)
+    return _refuse_rotation(share) or _confirmation(share, "rotate")
+
+
+@bp.post("/<public_id>/rotate")
+@patient_only
+def rotate(public_id: str) -> Response:
+    patient = current_patient()
+    share = _link_share(patient, public_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    refused = _refuse_rotation(share)
+    if refused is not None:
+        return refused
     shares.rotate_share(share, actor=current_user)
     session.commit()
     flash(_("New link created. The old link no longer works: send the new one."), "success")
     return redirect(url_for("shares.detail", public_id=share.public_id, created=1), code=303)
+
+
+@bp.route("/<public_id>/renew", methods=["GET", "POST"])
+@patient_only
+def renew(public_id: str) -> tuple[str, int] | Response:
+    """A link that no longer opens, made again in one step: same recipient, sections,
+    duration and replies; a new passcode for a locked one."""
+    share = _link_share(current_patient(), public_id)
+    if status_of(share) == "active" or shares.letter_link(share) is not None:
+        return redirect(url_for("shares.detail", public_id=share.public_id))
+    form = RenewForm()
+    if request.method == "GET":
+        return _confirmation(share, "renew", RenewForm(formdata=None))
+    if not form.validate_on_submit():
+        return _confirmation(share, "renew", form, 422)
+    try:
+        renewed = shares.renew_share(share, passcode=form.passcode.data or "", actor=current_user)
+    except shares.ShareError as error:
+        refuse(error, form)
+        return _confirmation(share, "renew", form, 422)
+    session.commit()
+    flash(_("Your new link is ready. The old one still does not open."), "success")
+    return redirect(url_for("shares.detail", public_id=renewed.public_id, created=1), code=303)
 
 
 @bp.get("/log")

@@ -144,12 +144,7 @@ def create_share(
     if not sections:
         raise ShareError(field="sections", message=str(_l("Choose at least one section to share.")))
     if passcode:
-        low, high = PASSCODE_LENGTHS
-        if not low <= len(passcode) <= high:
-            raise ShareError(
-                field="passcode",
-                message=str(_l("The passcode must have between 4 and 64 characters.")),
-            )
+        _check_passcode_length(passcode)
     if allow_replies and audience not in REPLYING_AUDIENCES:
         raise ShareError(
             field="allow_replies",
@@ -177,6 +172,59 @@ def create_share(
         share=share.public_id,
         audience=audience.value,
         kind=kind.value,
+    )
+    return share
+
+
+def _check_passcode_length(passcode: str) -> None:
+    low, high = PASSCODE_LENGTHS
+    if not low <= len(passcode) <= high:
+        raise ShareError(
+            field="passcode",
+            message=str(_l("The passcode must have between 4 and 64 characters.")),
+        )
+
+
+def renew_share(origin: Share, *, passcode: str = "", actor: User | None = None) -> Share:
+    """A new link in place of one that no longer opens (withdrawn, expired or locked): the
+    same recipient, sections, duration and replies. A locked link's passcode was being
+    guessed: the new link needs a new one. Otherwise it keeps its passcode unless a new
+    one is given. The old link stays as it is, in the list, with its access log."""
+    if is_active(origin) or origin.kind != ShareKind.LINK or letter_link(origin) is not None:
+        raise ShareError(_l("Only a link that no longer opens can be renewed."))
+    passcode = passcode.strip()
+    if origin.locked_at is not None and origin.passcode_hash and not passcode:
+        raise ShareError(
+            field="passcode",
+            message=str(
+                _l("This link locked itself after wrong passcodes: choose a new passcode.")
+            ),
+        )
+    if passcode:
+        _check_passcode_length(passcode)
+    now = utcnow()
+    share = Share(
+        patient=origin.patient,
+        kind=ShareKind.LINK,
+        audience=origin.audience,
+        label=origin.label,
+        sections=list(origin.sections),
+        expires_at=now + (origin.expires_at - origin.created_at) if origin.expires_at else None,
+        passcode_hash=_hasher.hash(passcode) if passcode else origin.passcode_hash,
+        passcode_attempts_left=MAX_PASSCODE_ATTEMPTS,
+        allow_replies=origin.allow_replies,
+        token_version=1,
+    )
+    session.add(share)
+    session.flush()
+    audit.record(
+        audit.Tag.SHARE_LINK_CREATED,
+        actor=actor,
+        patient_id=origin.patient_id,
+        share=share.public_id,
+        audience=share.audience.value,
+        kind=share.kind.value,
+        reason="renewed",
     )
     return share
 

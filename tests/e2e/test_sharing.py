@@ -90,8 +90,12 @@ def test_gp_share_shows_exactly_the_chosen_sections_until_withdrawn(
     # The patient sees the opening, then withdraws the link.
     page.reload()
     assert fr("Nobody has opened this yet.") not in page.inner_text("main")
+    # It asks first, saying what will happen; nothing is withdrawn until confirmed.
+    follow(page, page.get_by_role("link", name=fr("Withdraw the link…")))
+    assert gp.reload().status == 200
     follow(page, page.get_by_role("button", name=fr("Withdraw the link")))
-    assert page.get_by_role("button", name=fr("Withdraw the link")).count() == 0
+    assert page.get_by_role("link", name=fr("Withdraw the link…")).count() == 0
+    assert page.get_by_role("link", name=fr("Renew this link")).count() == 1
 
     response = gp.reload()
     assert response is not None and response.status == 410
