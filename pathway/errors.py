@@ -93,7 +93,9 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
-    def database_unavailable(error: OperationalError | InterfaceError) -> tuple[str, int, dict[str, str]]:
+    def database_unavailable(
+        error: OperationalError | InterfaceError,
+    ) -> tuple[str, int, dict[str, str]]:
         _rollback_quietly()
         # The driver's first line ("database is locked", "connection refused"): no SQL, no values.
         reason = str(error.orig).splitlines()[0][:120] if str(error.orig) else ""
