@@ -258,7 +258,7 @@ def test_access_log_says_who_saw_what_and_when(client, stranger, db, alice) -> N
         assert "M. Durand, pharmacien" in page
         assert "Allergies et intolérances" in page  # a section shown
         assert "Refusé : code d'accès incorrect" in page
-        assert "Version 1 de la synthèse" in page
+        assert "Votre synthèse telle qu'elle est aujourd'hui" in page
         assert "téléphone · Firefox" in page
     assert "Pharmacie du Centre" in overall
     event = db.scalars(

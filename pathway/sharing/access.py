@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import Row, insert, select
 
 from pathway import audit
 from pathway.db import session, utcnow
-from pathway.models import AccessEvent, Share
+from pathway.models import AccessEvent, Patient, SectionUpdate, Share
 from pathway.sharing.shares import LinkState
 
 MAX_VIEWER = 120
@@ -92,8 +93,24 @@ def record_refusal(link: LinkState, reason: str, user_agent: str = "", viewer: s
     )
 
 
-def access_log(patient_id: int, share: Share | None = None, limit: int = 200) -> list[AccessEvent]:
-    """The patient's access events, newest first: all their shares, or one."""
+# Openings of one link from one device within this time are one visit to the patient: a
+# reload, a language switch. Each is still recorded; the log folds them.
+VISIT_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of the patient's access log: an opening, or several folded into one visit."""
+
+    event: AccessEvent  # the latest of the visit
+    times: int  # how many openings the visit holds
+    first_at: dt.datetime  # when the visit began
+    # The sections shown then that were changed since, or None if the summary is the same.
+    changed_since: tuple[str, ...] | None
+
+
+def access_log(patient_id: int, share: Share | None = None, limit: int = 200) -> list[LogEntry]:
+    """The patient's access log, newest first: all their shares, or one."""
     query = (
         select(AccessEvent)
         .join(Share, AccessEvent.share_id == Share.id)
@@ -103,4 +120,40 @@ def access_log(patient_id: int, share: Share | None = None, limit: int = 200) ->
     )
     if share is not None:
         query = query.where(AccessEvent.share_id == share.id)
-    return list(session.scalars(query))
+    events = list(session.scalars(query))
+    updates = session.execute(
+        select(SectionUpdate.section, SectionUpdate.updated_at).where(
+            SectionUpdate.patient_id == patient_id
+        )
+    ).tuples()
+    changed_at = {section: at for section, at in updates}
+    current = session.scalar(select(Patient.summary_version).where(Patient.id == patient_id))
+    entries: list[LogEntry] = []
+    for event in events:
+        last = entries[-1] if entries else None
+        if last is not None and _same_visit(last, event):
+            entries[-1] = LogEntry(
+                last.event, last.times + 1, event.occurred_at, last.changed_since
+            )
+            continue
+        changed: tuple[str, ...] | None = None
+        if event.summary_version != current:
+            changed = tuple(
+                section
+                for section in event.sections or []
+                if section in changed_at and changed_at[section] > event.occurred_at
+            )
+        entries.append(LogEntry(event, 1, event.occurred_at, changed))
+    return entries
+
+
+def _same_visit(visit: LogEntry, earlier: AccessEvent) -> bool:
+    later = visit.event
+    return (
+        later.outcome == earlier.outcome == "shown"
+        and later.share_id == earlier.share_id
+        and later.client == earlier.client
+        and later.viewer == earlier.viewer
+        and later.summary_version == earlier.summary_version
+        and visit.first_at - earlier.occurred_at <= dt.timedelta(minutes=VISIT_MINUTES)
+    )

@@ -22,7 +22,7 @@ from pathway.auth.sessions import current_patient, patient_only
 from pathway.db import session, utcnow
 from pathway.models import Patient, Share, ShareKind
 from pathway.rules import refuse
-from pathway.sharing import access, shares
+from pathway.sharing import access, replies, shares
 from pathway.sharing.forms import ActionForm, RenewForm, ShareForm
 from pathway.sharing.sections import (
     AUDIENCE_LABELS,
@@ -189,6 +189,7 @@ def detail(public_id: str) -> str | Response:
         qr=qr,
         just_created=request.args.get("created") == "1",
         events=access.access_log(patient.id, share),
+        replied_at=replies.first_reply_at(share),
         audience_label=AUDIENCE_LABELS[share.audience],
         section_labels=_labels,
         action_form=ActionForm(),

@@ -12,6 +12,7 @@ produces HTML, and links in text are never turned into anchors.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pathway import audit
 from pathway.db import session, utcnow
@@ -327,4 +328,12 @@ def shares_with_conversation(patient: Patient) -> list[Share]:
             .where(Share.id.in_(with_contributions) | Share.id.in_(with_messages))
             .order_by(Share.created_at.desc(), Share.id.desc())
         )
+    )
+
+
+def first_reply_at(share: Share) -> dt.datetime | None:
+    """When the link's holder first replied (a reply proves an opening the log may have
+    purged)."""
+    return session.scalar(
+        select(func.min(Contribution.created_at)).where(Contribution.share_id == share.id)
     )
