@@ -14,7 +14,9 @@ from pathway.auth.sessions import current_patient, patient_only
 from pathway.db import session
 from pathway.models import Patient
 from pathway.rules import refuse
-from pathway.sharing.sections import Section
+from pathway.cards.service import current_card
+from pathway.sharing import shares
+from pathway.sharing.sections import Audience, Section
 from pathway.sharing.view import build_view
 from pathway.summary import editing as summary
 from pathway.summary import forms
@@ -65,7 +67,52 @@ def home() -> str:
     patient = current_patient()
     view = build_view(patient.id, tuple(Section))
     editable = {section.value: slug(section) for section in (*EDITABLE, Section.ETP_PROGRESS)}
-    return render_template("summary/home.html", patient=patient, view=view, editable=editable)
+    filled = [section for section in view["sections"] if _has_content(section["data"])]
+    empty = [section for section in view["sections"] if not _has_content(section["data"])]
+    return render_template(
+        "summary/home.html",
+        patient=patient,
+        view=view,
+        filled=filled,
+        empty=empty,
+        editable=editable,
+        first_steps=_first_steps(patient, {section["key"] for section in filled}),
+    )
+
+
+def _has_content(data: Any) -> bool:
+    if isinstance(data, dict):
+        return any(_has_content(value) for value in data.values())
+    if isinstance(data, list | tuple):
+        return any(_has_content(value) for value in data)
+    return bool(data) and data is not False
+
+
+def _first_steps(patient: Patient, filled: set[str]) -> list[dict[str, Any]]:
+    """Where a new patient starts: what a crew needs, the card that carries it, the GP.
+    Empty once all three are done."""
+    steps = [
+        {
+            "title": _("Fill in what a crew needs in an emergency"),
+            "text": _("Your treatments, allergies, what to do in a crisis and whom to call."),
+            "url": url_for("summary.section", section_slug=slug(Section.EMERGENCY_PROTOCOL)),
+            "done": Section.EMERGENCY_PROTOCOL.value in filled
+            and Section.EMERGENCY_CONTACTS.value in filled,
+        },
+        {
+            "title": _("Make your emergency card"),
+            "text": _("A QR code for your wallet and your phone's lock screen."),
+            "url": url_for("card.index"),
+            "done": current_card(patient) is not None,
+        },
+        {
+            "title": _("Share your summary with your GP"),
+            "text": _("A link you send, that you can withdraw at any time."),
+            "url": url_for("shares.new", audience=Audience.GP.value),
+            "done": shares.active_gp_share(patient) is not None,
+        },
+    ]
+    return [] if all(step["done"] for step in steps) else steps
 
 
 @bp.route("/<section_slug>", methods=["GET", "POST"])
@@ -117,7 +164,13 @@ def _single(patient: Patient, section: Section) -> str | Response | tuple[str, i
             return redirect(url_for("summary.home", _anchor=section.value))
     status = 422 if form.errors else 200
     stamp = summary.last_updates(patient).get(section.value)
-    return render_template("summary/single.html", section=section, form=form, stamp=stamp), status
+    groups = forms.PROTOCOL_GROUPS if section == Section.EMERGENCY_PROTOCOL else None
+    return (
+        render_template(
+            "summary/single.html", section=section, form=form, stamp=stamp, groups=groups
+        ),
+        status,
+    )
 
 
 @bp.route("/<section_slug>/new", methods=["GET", "POST"])
