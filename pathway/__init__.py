@@ -8,9 +8,50 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("fr", "en")
+# The largest id a row can have on every backend: the id columns are INTEGER, 32 bits on
+# PostgreSQL (64 on SQLite). A larger number names no row, and the database would refuse
+# it (PostgreSQL: "integer out of range"; SQLite past 2**63: OverflowError).
+MAX_ID = 2**31 - 1
+
+
+def whole_numbers_up_to(limit: int) -> str:
+    """A regular expression for the whole numbers 0…limit, written without leading zeros."""
+    digits = str(limit)
+    width = len(digits)
+    # Fewer digits than the limit: any such number.
+    alternatives = ["0", f"[1-9][0-9]{{0,{width - 2}}}"] if width > 1 else []
+    # As many digits: the limit's first i digits, then a smaller digit, then any digits.
+    for i, digit in enumerate(digits):
+        lowest = 1 if i == 0 and width > 1 else 0
+        if int(digit) > lowest:
+            alternatives.append(f"{digits[:i]}[{lowest}-{int(digit) - 1}][0-9]{{{width - i - 1}}}")
+    alternatives.append(digits)
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a whole number from 0 to MAX_ID, written without leading zeros.
+
+    Anything else (a negative number, 2**64, 10**30) matches no route: a 404, never a query
+    the database fails on. The bound is in the pattern, not only in the conversion, so that
+    a path that another rule takes with another method is a 404 too, not a 405.
+    """
+
+    regex = whole_numbers_up_to(MAX_ID)
+
+    def __init__(
+        self,
+        map: Map,  # werkzeug's own parameter names: rules pass them by keyword
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -22,6 +63,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     _load_settings(app, config or {})
+    # Before any route is added: every <int:…> of every blueprint is bounded.
+    app.url_map.converters["int"] = IdConverter
     _init_database(app)
     _init_extensions(app)
     _register_blueprints(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from pathway import MAX_ID
 from pathway.auth import accounts
 from pathway.db import session
 from pathway.models import Role
@@ -53,6 +54,14 @@ def demo_command() -> None:
     """Load the demo data when absent, then print the demo logins and links."""
     from pathway.demo import DEMO_PASSWORD, EDUCATOR_EMAIL, PATIENT_EMAIL, load_demo
 
+    if current_app.config["PATHWAY_ENV"] == "production":
+        # The demo accounts' password is published (README, this command's output): in a
+        # production database they would open a patient's record to anyone.
+        raise click.ClickException(
+            "Refused: the demo data has accounts with a published password and is never "
+            "loaded with PATHWAY_ENV=production. Load it only into a development database "
+            "(PATHWAY_ENV=development)."
+        )
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         result = load_demo()
         session.commit()
@@ -146,16 +155,25 @@ def send_mail_command() -> None:
 @click.command("reset-two-factor")
 @click.option("--email", required=True)
 def reset_two_factor_command(email: str) -> None:
-    """Turn off a staff member's two-step sign-in (lost phone and recovery codes)."""
+    """Turn off a staff member's two-step sign-in (lost phone and recovery codes); they are
+    told by email."""
+    from pathway import mail
     from pathway.auth import twofactor
 
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         user = accounts.find_user(email)
         if user is None:
             raise click.ClickException(f"No account with the address {email}")
-        twofactor.reset(user)
+        notice = twofactor.reset(user)
         session.commit()
+        notice_id = notice.id
     click.echo(f"Two-step sign-in reset for {email}: they set it up again at their next sign-in.")
+    # No response to send it after: the message goes now (or with the next `flask send-mail`).
+    sent = mail.deliver(first=[notice_id], limit=1)
+    if sent.sent:
+        click.echo(f"{email} has been told by email.")
+    else:
+        click.echo(f"The email telling {email} is in the outbox: `flask send-mail` sends it.")
 
 
 @click.command("create-programme")
@@ -177,7 +195,13 @@ def create_programme_command(name: str, hospital: str, service: str) -> None:
 
 
 @click.command("add-educator")
-@click.option("--programme", "programme_id", type=int, required=True, help="The programme's id.")
+@click.option(
+    "--programme",
+    "programme_id",
+    type=click.IntRange(1, MAX_ID),
+    required=True,
+    help="The programme's id.",
+)
 @click.option("--email", required=True, help="An existing educator account.")
 def add_educator_command(programme_id: int, email: str) -> None:
     """Make an educator a member of a programme's team."""

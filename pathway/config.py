@@ -119,6 +119,10 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "SESSION_COOKIE_NAME": "__Host-session" if secure_cookies else "session",
         "PERMANENT_SESSION_LIFETIME": _int(env.get("SESSION_HOURS", "12"), "SESSION_HOURS") * 3600,
         "SESSION_IDLE_MINUTES": _int(env.get("SESSION_IDLE_MINUTES", "30"), "SESSION_IDLE_MINUTES"),
+        # Patients' sessions end once idle this long too (counted on the server, not the cookie).
+        "PATIENT_SESSION_IDLE_MINUTES": _int(
+            env.get("PATIENT_SESSION_IDLE_MINUTES", "60"), "PATIENT_SESSION_IDLE_MINUTES"
+        ),
         # Consent changes and data exports ask for the password when it is older than this.
         "RECENT_SIGN_IN_MINUTES": _int(
             env.get("RECENT_SIGN_IN_MINUTES", "15"), "RECENT_SIGN_IN_MINUTES"

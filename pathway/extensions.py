@@ -25,7 +25,9 @@ FAIL_CLOSED_ENDPOINTS = frozenset(
         "auth.reset_password",
         "auth.two_factor",
         "auth.two_factor_setup",
+        "auth.two_factor_setup_email",
         "auth.new_recovery_codes",
+        "account.delete_account",
         "recipient.unlock",
     }
 )

@@ -1,4 +1,6 @@
-"""Retention: access and audit records are kept RETENTION_DAYS, then deleted (CNIL: 6-12 months)."""
+"""Retention: access and audit records are kept RETENTION_DAYS, then deleted (CNIL: 6-12 months).
+
+Sign-in sessions past their limits (idle or old) are deleted by the same purge."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import CursorResult
 
 from pathway import audit
+from pathway.auth.sessions import ended_sessions
 from pathway.db import session, utcnow
-from pathway.models import AccessEvent, AuditEvent
+from pathway.models import AccessEvent, AuditEvent, SignInSession
 
 MIN_DAYS = 30
 
@@ -26,6 +29,7 @@ class PurgeResult:
     cutoff: dt.datetime
     access_events: int
     audit_events: int
+    sign_in_sessions: int = 0  # ended sessions (idle or old), whatever the retention period
 
 
 def cutoff_for(days: int, now: dt.datetime | None = None) -> dt.datetime:
@@ -38,13 +42,16 @@ def cutoff_for(days: int, now: dt.datetime | None = None) -> dt.datetime:
 def purge(
     days: int | None = None, *, dry_run: bool = False, now: dt.datetime | None = None
 ) -> PurgeResult:
-    """Delete access and audit events older than the retention period, in one transaction."""
+    """Delete access and audit events older than the retention period, and the sign-in
+    sessions that have ended, in one transaction."""
     cutoff = cutoff_for(days if days is not None else current_app.config["RETENTION_DAYS"], now)
+    ended = ended_sessions(now or utcnow())
     if dry_run:
         return PurgeResult(
             cutoff,
             session.scalar(select(func.count()).where(AccessEvent.occurred_at < cutoff)) or 0,
             session.scalar(select(func.count()).where(AuditEvent.occurred_at < cutoff)) or 0,
+            session.scalar(select(func.count()).select_from(SignInSession).where(ended)) or 0,
         )
     access = cast(
         CursorResult[Any],
@@ -62,8 +69,14 @@ def purge(
             .execution_options(synchronize_session=False)
         ),
     ).rowcount
+    sign_ins = cast(
+        CursorResult[Any],
+        session.execute(
+            delete(SignInSession).where(ended).execution_options(synchronize_session=False)
+        ),
+    ).rowcount
     # The purge itself is a security event, recorded after the deletion so it is kept.
     audit.record(
         audit.Tag.RETENTION_PURGED, count=access + audited, reason=f"before {cutoff:%Y-%m-%d}"
     )
-    return PurgeResult(cutoff, access, audited)
+    return PurgeResult(cutoff, access, audited, sign_ins)

@@ -22,13 +22,18 @@ def free_port() -> int:
 
 
 def load_demo(env: dict[str, str]) -> str:
-    """Migrate the database that `env` names and load the demo; return what the demo printed."""
+    """Migrate the database that `env` names and load the demo; return what the demo printed.
+
+    `flask demo` refuses PATHWAY_ENV=production: the demo is loaded as on a development
+    machine, into the database that a server in production mode then serves.
+    """
     output = ""
     for command in ("migrate", "demo"):
+        development = {"PATHWAY_ENV": "development"} if command == "demo" else {}
         done = subprocess.run(
             [str(BIN / "flask"), "--app", "wsgi", command],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env={**os.environ, **env, **development},
             capture_output=True,
             text=True,
             timeout=120,

@@ -93,9 +93,21 @@ def test_repeated_failures_lock_the_account_for_a_while(client, db) -> None:
             "/auth/login", {"email": "target@example.org", "password": "wrong wrong wrong"}
         )
     assert db.get(User, user.id).locked_until is not None
-    # Even the right password is refused while locked, with the same message.
+    # Even the right password is refused while locked; its owner is told why, and until
+    # when. A wrong password, or an unknown address, gets the one message that says nothing.
     response = client.submit("/auth/login", {"email": "target@example.org", "password": PASSWORD})
     assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "Votre compte est verrouillé après trop de mots de passe erronés, jusqu" in page
+    for address, password in (
+        ("target@example.org", "another wrong one"),
+        ("nobody@example.org", PASSWORD),
+    ):
+        page = client.submit("/auth/login", {"email": address, "password": password}).get_data(
+            as_text=True
+        )
+        assert "verrouillé" not in page
+        assert "Adresse e-mail ou mot de passe incorrect" in page
     with time_machine.travel(utcnow() + dt.timedelta(hours=1)):
         assert sign_in(client, "target@example.org").status_code == 302
 

@@ -19,3 +19,24 @@ def test_demo_loads_once_and_prints_logins(app, db) -> None:
     assert patient.allergies and patient.medications and patient.emergency_protocol
     enrollment = db.scalar(select(Enrollment))
     assert 2 <= len(enrollment.objectives) <= 3
+
+
+def test_demo_is_refused_in_production_and_loads_nothing(app, db) -> None:
+    """The demo accounts' password is published: never in a production database."""
+    app.config["PATHWAY_ENV"] = "production"
+    refused = app.test_cli_runner().invoke(args=["demo"])
+    assert refused.exit_code != 0
+    assert "PATHWAY_ENV=production" in refused.output
+    assert "pathway-demo-2026" not in refused.output
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_add_educator_refuses_an_id_no_programme_can_have(app, db) -> None:
+    runner = app.test_cli_runner()
+    for programme_id in (str(2**64), "-1", "0"):
+        refused = runner.invoke(
+            args=["add-educator", "--programme", programme_id, "--email", "x@example.org"]
+        )
+        assert refused.exit_code == 2, refused.output  # Click's usage error, no traceback
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)
+        assert "--programme" in refused.output

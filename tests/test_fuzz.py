@@ -7,7 +7,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from tests.factories import sign_in
 
@@ -42,7 +42,7 @@ def id_for(rule: Rule, name: str, people) -> object:
     converter = rule._converters[name]
     if hasattr(converter, "items"):
         return sorted(converter.items)[0]
-    if type(converter).__name__ == "IntegerConverter":
+    if isinstance(converter, IntegerConverter):
         if name == "enrollment_id":
             return people["enrollment"].id
         if name == "programme_id":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import json
 import os
@@ -20,7 +21,7 @@ from pathway import ROOT
 from pathway.migrate import upgrade
 from pathway.models import AuditEvent, User
 from tests.conftest import make_config
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, sign_in
 
 CLIENT_IP = "203.0.113.7"
 
@@ -109,6 +110,118 @@ def test_an_oversized_form_without_csrf_token_gets_a_413(app, client, db) -> Non
     response = client.post("/auth/forgot", data={"email": big})
     assert response.status_code == 413
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+# Redirect targets ---------------------------------------------------------------------
+
+# What an attacker puts in ?next= or a form's next field, decoded: a line break would end the
+# Location header and start one of theirs; other control characters and backslashes are
+# refused too. Each must send the user to the page's default, with no 500.
+HOSTILE_TARGETS = [
+    "/account/my-data\r\nSet-Cookie: evil=1",
+    "/account/my-data\nX-Evil: 1",
+    "/account/my-data\rX-Evil: 1",
+    "\r\n",
+    "/account/my-data\x0bX-Evil: 1",
+    "/account/my-data\u2028X-Evil: 1",
+    "/\\evil.example",
+    "\\\\evil.example",
+]
+# The same break typed by hand in the address: %0d%0a in the query, decoded by the server.
+RAW_QUERY = "next=/account/my-data%0d%0aSet-Cookie:%20evil=1"
+# A percent-encoded break inside the target itself is only text: a local path, kept.
+ENCODED_TARGET = "/account/my-data%0d%0aX-Evil:%201"
+
+
+def check_redirect(response, default: str) -> None:
+    """A redirect to `default`, with nothing of the attacker's in any header."""
+    assert response.status_code in (302, 303), response.status_code
+    location = response.headers["Location"]
+    assert location == default, location
+    check_no_injection(response)
+
+
+def check_no_injection(response) -> None:
+    assert response.status_code < 500, response.status_code
+    for name, value in response.headers.items():
+        assert "\r" not in value and "\n" not in value, (name, value)
+        assert name.lower() != "x-evil", name
+    assert not any(c.startswith("evil=") for c in response.headers.getlist("Set-Cookie"))
+
+
+def sign_in_to(client, query: dict[str, str] | str) -> Any:
+    token = client.csrf_token()
+    form = {"email": "alice@example.org", "password": PASSWORD, "csrf_token": token}
+    return client.post("/auth/login", data=form, query_string=query)
+
+
+def test_hostile_next_after_sign_in_lands_on_the_home_page(client, db, alice) -> None:
+    for target in [*HOSTILE_TARGETS, RAW_QUERY]:
+        query = target if target == RAW_QUERY else {"next": target}
+        check_redirect(sign_in_to(client, query), "/patient/")
+        client.submit("/auth/logout", {}, page="/patient/")
+    # A percent-encoded break is a plain local address: kept, and still one header.
+    response = sign_in_to(client, {"next": ENCODED_TARGET})
+    assert response.headers["Location"] == ENCODED_TARGET
+    check_no_injection(response)
+
+
+def test_hostile_next_after_the_password_again_lands_on_the_home_page(client, db, alice) -> None:
+    sign_in(client, "alice@example.org")
+    for target in [*HOSTILE_TARGETS, RAW_QUERY]:
+        query = target if target == RAW_QUERY else {"next": target}
+        page = client.get("/auth/confirm", query_string=query)
+        check_no_injection(page)
+        assert page.status_code == 200
+        token = client.csrf_token("/auth/confirm")
+        response = client.post(
+            "/auth/confirm", data={"password": PASSWORD, "csrf_token": token}, query_string=query
+        )
+        check_redirect(response, "/patient/")
+
+
+def test_hostile_next_of_the_language_form_lands_on_the_home_page(client, db) -> None:
+    for target in HOSTILE_TARGETS:
+        response = client.submit("/language", {"locale": "en", "next": target}, page="/")
+        check_redirect(response, "/")
+    body = f"locale=fr&{RAW_QUERY}&csrf_token={client.csrf_token('/')}"
+    response = client.post("/language", data=body, content_type="application/x-www-form-urlencoded")
+    check_redirect(response, "/")
+
+
+def test_a_page_behind_sign_in_keeps_a_hostile_address_out_of_the_location(client, db) -> None:
+    response = client.get("/account/my-data?x=%0d%0aX-Evil:%201")
+    assert response.status_code == 302
+    check_no_injection(response)
+    assert response.headers["Location"].startswith("/auth/login?next=")
+
+
+def test_every_redirect_target_read_from_the_request_goes_through_safe_next() -> None:
+    """A parameter named like a redirect target (next, return_to…) is read only inside
+    safe_next(…), so a target added later is checked as these are."""
+    names = {"next", "return_to", "redirect", "redirect_to", "back", "target", "url"}
+    unchecked = []
+    for path in (ROOT / "pathway").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        checked = {
+            id(argument)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "safe_next"
+            for argument in node.args
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and "request" in ast.unparse(node.func.value)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value in names
+                and id(node) not in checked
+            ):
+                unchecked.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert unchecked == []
 
 
 # SQLite concurrency -------------------------------------------------------------------

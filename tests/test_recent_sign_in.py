@@ -154,3 +154,19 @@ def test_the_confirmation_needs_a_signed_in_user(client) -> None:
     response = client.get("/auth/confirm")
     assert response.status_code == 302
     assert "/auth/login" in response.headers["Location"]
+
+
+def test_the_person_is_told_plainly_that_the_stopped_request_was_not_done(
+    client, db, alice_enrollment
+) -> None:
+    sign_in(client, "alice@example.org")
+    with later():
+        response = client.submit(f"/programme/{alice_enrollment.id}/consent", page="/programme/")
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "Ce que vous avez demandé n&#39;a pas été fait" in page
+
+        right = client.submit(response.headers["Location"], {"password": PASSWORD})
+
+        landed = client.get(right.headers["Location"]).get_data(as_text=True)
+        assert "Mot de passe confirmé. Ce que vous avez demandé n&#39;a pas encore" in landed
+        assert consents(db, alice_enrollment) == 0

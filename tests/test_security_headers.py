@@ -11,11 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask, abort
-from werkzeug.routing import Rule
+from sqlalchemy import select
+from werkzeug.routing import IntegerConverter, Rule
 
+from pathway import MAX_ID
+from pathway.db import Base
 from pathway.models import Role
 from pathway.sharing import shares
-from tests.factories import make_card, make_share, make_user, path_of, sign_in
+from tests.factories import make_card, make_progress, make_share, make_user, path_of, sign_in
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REQUIRED_CSP = {
@@ -41,7 +44,7 @@ def dummy_value(rule: Rule, name: str) -> object:
     converter = rule._converters[name]
     if hasattr(converter, "items"):  # <any(a, b):name>
         return sorted(converter.items)[0]
-    if type(converter).__name__ == "IntegerConverter":
+    if isinstance(converter, IntegerConverter):
         return 1
     if type(converter).__name__ == "UUIDConverter":
         return "00000000-0000-0000-0000-000000000000"
@@ -231,3 +234,146 @@ def test_links_and_cards_send_cache_control_once_on_every_answer(
     refused = stranger.post(f"{path_of(share)}/reply", data={})
     assert refused.status_code == 400
     assert refused.headers.getlist("Cache-Control") == ["no-store"]
+
+
+# Ids no row can have, and forged forms: every route, as every persona --------------------
+
+# Past the id columns (INTEGER: 32 bits on PostgreSQL), past SQLite's 64 bits, negative.
+IDS_NO_ROW_CAN_HAVE = [MAX_ID + 1, 2**64, 10**30, -1]
+# Rows each request writes about itself, whatever it asks: not a change the form made.
+REQUEST_TRAIL = {"audit_events", "user_sessions"}
+CSRF_REFUSED = "Le formulaire a expiré ou n&#39;a pas été envoyé depuis ce site."
+
+
+def int_arguments(rule: Rule) -> list[str]:
+    return [name for name in rule.arguments if isinstance(rule._converters[name], IntegerConverter)]
+
+
+@pytest.fixture
+def browsers(client, other_client, stranger, alice, claire) -> dict[str, object]:
+    """One browser per persona, signed in once: a stranger, Alice (patient), Claire (educator)."""
+    sign_in(client, "alice@example.org")
+    sign_in(other_client, "claire@example.org")
+    return {"anonymous": stranger, "patient": client, "educator": other_client}
+
+
+def test_an_id_no_row_can_have_is_not_found_on_every_route_for_everyone(app, browsers) -> None:
+    adapter = app.url_map.bind("pathway.test", url_scheme="https")
+    requests = []  # (method, path, the id in it)
+    for rule in app.url_map.iter_rules():
+        ids = int_arguments(rule)
+        for method in sorted((rule.methods or set()) & {"GET", "POST"} if ids else set()):
+            for value in [*IDS_NO_ROW_CAN_HAVE, MAX_ID]:
+                values = {name: dummy_value(rule, name) for name in rule.arguments}
+                values.update(dict.fromkeys(ids, value))
+                requests.append(
+                    (method, adapter.build(rule.endpoint, values, method=method), value)
+                )
+    assert len(requests) >= 20 * 5
+    failures = []
+    for who, browser in browsers.items():
+        token = browser.csrf_token("/")
+        for method, path, value in requests:
+            status = browser.open(path, method=method, data={"csrf_token": token}).status_code
+            # No route takes these; the largest id a row can have reaches the database,
+            # which must not fail on it either.
+            refused = status < 500 if value == MAX_ID else status == 404
+            if not refused:
+                failures.append((who, method, path, status))
+    assert failures == []
+
+
+def table_rows(db) -> dict[str, list[tuple]]:
+    return {
+        table.name: sorted(map(tuple, db.execute(select(table))), key=repr)
+        for table in Base.metadata.sorted_tables
+        if table.name not in REQUEST_TRAIL
+    }
+
+
+def real_value(rule: Rule, name: str, things: dict[str, object]) -> object:
+    """The id or token of a real thing of Alice's where the route names one: a forged form
+    that got through would change it."""
+    converter = rule._converters[name]
+    if hasattr(converter, "items"):
+        return sorted(converter.items)[0]
+    if name in things:
+        return things[name]
+    if rule.endpoint.startswith("card."):
+        return things["card_id"]
+    if rule.endpoint.startswith("emergency."):
+        return things["card_token"]
+    if isinstance(converter, IntegerConverter):
+        return 1
+    return {"public_id": things["share_id"], "token": things["share_token"]}.get(name, "x" * 22)
+
+
+def test_a_form_posted_with_another_sessions_token_is_refused_and_changes_nothing(
+    app, db, browsers, alice, alice_enrollment, claire
+) -> None:
+    make_progress(alice_enrollment, claire)
+    share, card = make_share(alice, allow_replies=True), make_card(alice)
+    things = {
+        "enrollment_id": alice_enrollment.id,
+        "programme_id": alice_enrollment.programme_id,
+        "item_id": alice.conditions[0].id,
+        "section_slug": "conditions",
+        "objective_id": alice_enrollment.objectives[0].id,
+        "attendance_id": alice_enrollment.attendances[0].id,
+        "competency_id": alice_enrollment.competencies[0].id,
+        "share_id": share.public_id,
+        "share_token": shares.share_token(share),
+        "card_id": card.public_id,
+        "card_token": shares.share_token(card),
+    }
+    db.commit()
+    # The attacker's own session (anonymous), whose token the forged forms carry.
+    attacker = app.test_client()
+    forged = attacker.csrf_token("/")
+    form = {
+        "csrf_token": forged,
+        "locale": "en",
+        "next": "/",
+        "label": "Forged",
+        "text": "Forged",
+        "name": "Forged",
+        "email": "forged@example.org",
+        "password": "forged password",
+    }
+    adapter = app.url_map.bind("pathway.test", url_scheme="https")
+    posts = [
+        adapter.build(
+            rule.endpoint,
+            {name: real_value(rule, name, things) for name in rule.arguments},
+            method="POST",
+        )
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or set())
+    ]
+    assert len(posts) >= 40
+    before = table_rows(db)
+    failures = []
+    for who, browser in browsers.items():
+        for url in posts:
+            response = browser.post(url, data=form)
+            if response.status_code != 400 or CSRF_REFUSED not in response.get_data(as_text=True):
+                failures.append((who, url, response.status_code))
+    assert failures == []
+    db.expire_all()
+    assert table_rows(db) == before
+
+
+def test_the_id_pattern_takes_every_whole_number_up_to_its_limit_and_no_other() -> None:
+    from pathway import whole_numbers_up_to
+
+    for limit in [*range(130), 1999, 2147, 3009]:
+        pattern = re.compile(whole_numbers_up_to(limit) + r"\Z")
+        taken = [n for n in range(3 * limit + 20) if pattern.match(str(n))]
+        assert taken == list(range(limit + 1)), limit
+        assert not pattern.match(f"0{limit}")  # no leading zero: one address per id
+    pattern = re.compile(whole_numbers_up_to(MAX_ID) + r"\Z")
+    for number in (0, 9, 10**9, 1_999_999_999, MAX_ID - 1, MAX_ID):
+        assert pattern.match(str(number)), number
+    for number in (MAX_ID + 1, 2_147_483_650, 10**10, 2**63, 2**64, 10**30):
+        assert not pattern.match(str(number)), number
+    assert not pattern.match("٣")  # digits of other scripts name no row either

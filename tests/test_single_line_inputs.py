@@ -91,3 +91,108 @@ def test_a_team_cannot_invite_a_patient_whose_name_holds_a_line_break(
     assert response.status_code in (200, 400, 422)
     assert REFUSED in response.get_data(as_text=True)
     assert db.scalar(select(Invitation).where(Invitation.email == "chloe@example.org")) is None
+
+
+# Every name a person types, over HTTP: the break sent as a browser sends it (%0d%0a in the
+# form body), refused with the message, and stored nowhere.
+
+BROKEN_NAME = "Dr%20Paul%0d%0aBcc:%20x@evil.example"  # as it travels in the form's body
+
+
+def stored_anywhere(db, needle: str) -> list[str]:
+    """The tables holding `needle` in any of their values."""
+    from pathway.db import Base
+
+    return [
+        table.name
+        for table in Base.metadata.sorted_tables
+        if any(needle in str(value) for row in db.execute(select(table)) for value in row)
+    ]
+
+
+def name_forms(alice, programme_a) -> dict[str, tuple[str, str, str, dict[str, str]]]:
+    """name: (who signs in, the form's page, the name field, the form's other fields)."""
+    from pathway.sharing import shares
+    from tests.factories import make_share
+
+    gp = next(member for member in alice.care_team if member.name == "Dr Alice GP")
+    reply_link = shares.share_token(make_share(alice, allow_replies=True))
+    return {
+        "new patient (team)": (
+            "claire@example.org",
+            "/team/patients/new",
+            "last_name",
+            {
+                "programme_id": str(programme_a.id),
+                "first_name": "Chloé",
+                "email": "chloe@example.org",
+            },
+        ),
+        "new GP (summary)": (
+            "alice@example.org",
+            "/patient/care-team/new",
+            "name",
+            {"role": "gp", "organisation": "Cabinet", "phone": "0241000000"},
+        ),
+        "GP edited (summary)": (
+            "alice@example.org",
+            f"/patient/care-team/{gp.id}",
+            "name",
+            {"role": "gp", "phone": "0241000000"},
+        ),
+        "emergency contact (summary)": (
+            "alice@example.org",
+            "/patient/emergency-contacts/new",
+            "name",
+            {"relationship_label": "Mère", "phone": "0600000000"},
+        ),
+        "share label": (
+            "alice@example.org",
+            "/shares/new",
+            "label",
+            {"audience": "gp", "sections": "conditions", "expiry": "30d"},
+        ),
+        "programme coordinator (team)": (
+            "claire@example.org",
+            f"/team/programmes/{programme_a.id}",
+            "programme-coordinator_name",
+            {
+                "programme-hospital": "CHU Angers",
+                "programme-coordinator_phone": "0241000000",
+                "programme-coordinator_email": "coord@example.org",
+            },
+        ),
+        "author of a reply (link)": (
+            "",
+            f"/s/{reply_link}/reply",
+            "author_name",
+            {"message": "Bonjour", "author_role": "médecin", "author_contact": "a@example.org"},
+        ),
+    }
+
+
+def test_every_name_field_refuses_a_line_break_sent_over_http(
+    client, other_client, stranger, db, alice, claire, programme_a
+) -> None:
+    """One browser per persona (signed in once), each name form in turn."""
+    from urllib.parse import urlencode
+
+    browsers = {"alice@example.org": client, "claire@example.org": other_client, "": stranger}
+    for email, browser in browsers.items():
+        if email:
+            sign_in(browser, email)
+    forms = name_forms(alice, programme_a)
+    assert len(forms) >= 7
+    for name, (who, url, field, fields) in forms.items():
+        browser = browsers[who]
+        body = urlencode({**fields, "csrf_token": browser.csrf_token(url)})
+        response = browser.post(
+            url,
+            data=f"{body}&{field}={BROKEN_NAME}",
+            content_type="application/x-www-form-urlencoded",
+        )
+        # The team's invitation form answers its errors with 200 (see the test above).
+        assert response.status_code in (200, 400, 422), (name, response.status_code)
+        assert REFUSED in response.get_data(as_text=True), name
+        assert "\n" not in "".join(f"{k}{v}" for k, v in response.headers.items()), name
+        assert stored_anywhere(db, "evil.example") == [], name

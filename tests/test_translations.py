@@ -69,3 +69,18 @@ def test_french_translations_keep_their_placeholders() -> None:
                 message.id
             )
             assert expected <= set(placeholder.findall(text)) | {"%(num)d"}, message.id
+
+
+# « déconnecté·e », « Pharmacien·ne », « né(e) »: read aloud badly by screen readers, and a
+# patient's own documents agree with their sex instead.
+INCLUSIVE_FORM = re.compile(r"\w[·.](e|ne|se|rice)s?\b|\w\((e|ne|se|rice)\)s?")
+
+
+def test_french_has_no_inclusive_forms_in_what_people_read() -> None:
+    with CATALOGUE.open("rb") as handle:
+        catalogue = read_po(handle)
+    found = []
+    for message in catalogue:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        found += [text for text in strings if text and INCLUSIVE_FORM.search(text)]
+    assert found == []

@@ -1,4 +1,5 @@
-"""Two-step sign-in for staff: enrolment by QR code, codes, recovery codes, limits."""
+"""Two-step sign-in for staff: enrolment by QR code (after a code mailed to the staff member),
+codes, recovery codes, limits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import base64
 import datetime as dt
 import io
 import re
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +24,7 @@ from werkzeug.test import TestResponse
 from pathway.auth import twofactor
 from pathway.config import load_config
 from pathway.db import session, utcnow
-from pathway.models import AuditEvent, RecoveryCode, User
+from pathway.models import AuditEvent, OutboxMessage, RecoveryCode, User
 from tests.factories import PASSWORD, sign_in
 
 
@@ -44,6 +47,37 @@ def password_step(client, email: str) -> TestResponse:
     return client.submit("/auth/login", {"email": email, "password": PASSWORD})
 
 
+CODE_MAIL = "Votre code pour configurer la connexion en deux étapes"
+
+
+def mails_to(app, db, email: str) -> list[tuple[str, str]]:
+    """(subject, body) of the messages to this address: those already written out to the
+    outbox directory (sent after their response), then those waiting in the outbox."""
+    found: list[tuple[str, str]] = []
+    outbox = Path(app.config["OUTBOX_DIR"])
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        with path.open("rb") as handle:
+            message = BytesParser(policy=policy.default).parse(handle)
+        if message["To"] == email:
+            found.append((str(message["Subject"]), message.get_content()))
+    db.expire_all()
+    waiting = db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient == email, OutboxMessage.sent_at.is_(None))
+        .order_by(OutboxMessage.id)
+    )
+    found += [(message.subject, message.body) for message in waiting]
+    return found
+
+
+def mailed_code(app, db, email: str) -> str:
+    """The enrolment code of the last such message to this address."""
+    bodies = [body for subject, body in mails_to(app, db, email) if subject == CODE_MAIL]
+    assert bodies, f"no enrolment code mailed to {email}"
+    [code] = re.findall(r"^(\d{8})$", bodies[-1], re.MULTILINE)
+    return code
+
+
 def qr_payload(page: str) -> str:
     match = re.search(r'<img src="data:image/png;base64,([^"]+)"', page)
     assert match, "no inline QR code on the page"
@@ -51,7 +85,7 @@ def qr_payload(page: str) -> str:
     return decode(image)[0].data.decode()
 
 
-def test_staff_must_enrol_before_being_signed_in(client, db, eve) -> None:
+def test_staff_must_enrol_before_being_signed_in(app, client, db, eve) -> None:
     response = password_step(client, "eve@example.org")
     assert response.headers["Location"] == "/auth/two-factor/setup"
     assert client.get("/team/").status_code == 302  # the password alone is not a session
@@ -63,7 +97,10 @@ def test_staff_must_enrol_before_being_signed_in(client, db, eve) -> None:
     secret = parse_qs(urlsplit(uri).query)["secret"][0]
     assert " ".join(secret[i : i + 4] for i in range(0, 32, 4)) in page  # typed by hand
 
-    done = client.submit("/auth/two-factor/setup", {"code": pyotp.TOTP(secret).now()})
+    email_code = mailed_code(app, db, "eve@example.org")
+    done = client.submit(
+        "/auth/two-factor/setup", {"email_code": email_code, "code": pyotp.TOTP(secret).now()}
+    )
     assert done.status_code == 200
     codes = re.findall(
         r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>",
@@ -80,10 +117,11 @@ def test_staff_must_enrol_before_being_signed_in(client, db, eve) -> None:
     assert "auth:2fa:enabled" in db.scalars(select(AuditEvent.tag)).all()
 
 
-def test_enrolment_refuses_a_wrong_code_and_keeps_the_same_key(client, db, eve) -> None:
+def test_enrolment_refuses_a_wrong_code_and_keeps_the_same_key(app, client, db, eve) -> None:
     password_step(client, "eve@example.org")
     first = qr_payload(client.get("/auth/two-factor/setup").get_data(as_text=True))
-    response = client.submit("/auth/two-factor/setup", {"code": "000000"})
+    email_code = mailed_code(app, db, "eve@example.org")
+    response = client.submit("/auth/two-factor/setup", {"email_code": email_code, "code": "000000"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Ce code n’est pas valide" in page

@@ -175,16 +175,18 @@ def _letter_link_of(link: LetterLink | None, share_public: dict[int, str]) -> di
     }
 
 
-def delete_account(user: User, password: str) -> None:
-    """Delete the patient's account and all their data, after checking their password."""
+def delete_account(user: User, checked: accounts.SignInResult) -> None:
+    """Delete the patient's account and all their data, once their password has been typed
+    again: `checked` is what accounts.check_password_again() said of it (the one check of
+    a password, counted towards the lockout; the caller commits it before calling this)."""
+    if checked.user is None or checked.user.id != user.id:
+        raise PrivacyError(
+            field="password", message=str(_l("Wrong password: nothing was deleted."))
+        )
     patient = user.patient
     if patient is None:
         raise PrivacyError(
             field="password", message=str(_l("This account has no personal summary."))
-        )
-    if user.password_hash is None or not accounts._verify(user.password_hash, password):
-        raise PrivacyError(
-            field="password", message=str(_l("Wrong password: nothing was deleted."))
         )
     # What other people keep about the patient says nothing of them any more: the team's
     # notices lose the patient's and the GP's names, the security trail the patient's id,

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from pathway.account import privacy
 from pathway.account.forms import ActionForm, DeleteAccountForm
+from pathway.auth import accounts
 from pathway.auth.sessions import current_patient, patient_only, recent_sign_in_required
 from pathway.db import session, utcnow
 from pathway.rules import refuse
@@ -40,11 +41,18 @@ def my_data() -> str | Response:
 
 @bp.route("/delete-account", methods=["GET", "POST"])
 @patient_only
+@accounts.password_again_limits
 def delete_account() -> str | Response | tuple[str, int]:
     form = DeleteAccountForm()
     if form.validate_on_submit():
+        checked = accounts.check_password_again(current_user, form.password.data or "")
+        # A wrong password counts towards the lockout whatever happens next (a refusal
+        # below rolls back only the deletion).
+        session.commit()
+        if checked.locked:
+            return accounts.end_session_after_lockout()
         try:
-            privacy.delete_account(current_user, form.password.data or "")
+            privacy.delete_account(current_user, checked)
         except privacy.PrivacyError as error:
             refuse(error, form)
         else:

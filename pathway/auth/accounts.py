@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from pathway import audit, tokens
+from pathway.auth.sessions import end_every_session, end_session
 from pathway.db import session, utcnow
+from pathway.extensions import client_address, limiter
 from pathway.mail import queue_mail
 from pathway.models import Invitation, Patient, Role, User
 from pathway.rules import RuleBroken
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 INVITATION_DAYS = 7
 RESET_HOURS = 2
@@ -92,33 +99,94 @@ def find_user(email: str) -> User | None:
 class SignInResult:
     user: User | None
     locked: bool = False
+    # Until when the account is locked: only for whoever typed its right password, who may
+    # be told (a stranger typing a wrong one learns nothing, not even that it exists).
+    locked_until: dt.datetime | None = None
+
+
+# The audit detail of a password typed again by a signed-in person.
+RECHECK = "password-again"
+# Every form that asks a signed-in person for their password again: per address and form
+# as at sign-in, and one budget per user across all those forms together.
+RECHECK_LIMIT_PER_ADDRESS = "10 per minute"
+RECHECK_LIMIT_PER_USER = "10 per minute;30 per hour"
 
 
 def authenticate(email: str, password: str) -> SignInResult:
     """Check credentials; count failures; lock the account for a while after repeated ones."""
     user = find_user(email)
-    now = utcnow()
     if user is None or not user.is_active or user.password_hash is None:
         _verify(_DUMMY_HASH, password)
         audit.record(audit.Tag.AUTH_SIGNIN_FAILED, email_domain=email.rpartition("@")[2][:60])
         return SignInResult(None)
-    if user.locked_until is not None and user.locked_until > now:
+    return _check_password(user, user.password_hash, password)
+
+
+def check_password_again(user: User, password: str) -> SignInResult:
+    """The signed-in user's password once more, before something only they may do (a
+    consent change, a data export, deleting the account…).
+
+    The very check of the sign-in: the same failure count and progressive lockout (a wrong
+    password here counts as one at sign-in, and the other way round), the same audit events
+    (marked method="password-again"). `locked` is true when the account is locked, this
+    failure included: the caller then ends the session with end_session_after_lockout().
+    """
+    if not user.is_active or user.password_hash is None:
         _verify(_DUMMY_HASH, password)
-        audit.record(audit.Tag.AUTH_SIGNIN_LOCKED, actor=user)
-        return SignInResult(None, locked=True)
-    if not _verify(user.password_hash, password):
+        audit.record(audit.Tag.AUTH_SIGNIN_FAILED, actor=user, method=RECHECK)
+        return SignInResult(None)
+    return _check_password(user, user.password_hash, password, method=RECHECK)
+
+
+def _password_again_key() -> str:
+    # Checked before the view's own sign-in check: a request without a session counts
+    # against its address.
+    if current_user.is_authenticated:
+        return f"password-again:user:{current_user.id}"
+    return f"password-again:address:{client_address()}"
+
+
+def password_again_limits(view: F) -> F:
+    """The rate limits of a form asking for the password again (POST only; 429 beyond)."""
+    per_user = limiter.shared_limit(
+        RECHECK_LIMIT_PER_USER,
+        scope="password-again",
+        key_func=_password_again_key,
+        methods=["POST"],
+    )
+    per_address = limiter.limit(RECHECK_LIMIT_PER_ADDRESS, methods=["POST"])
+    return cast(F, per_address(per_user(view)))
+
+
+def end_session_after_lockout() -> Response:
+    """Guessing at an open session: it ends, and the account waits as after wrong
+    passwords at sign-in. The same message wherever the password was typed again."""
+    end_session()
+    flash(_("Too many wrong passwords: you are signed out. Try again later."), "error")
+    return redirect(url_for("auth.login"), code=303)
+
+
+def _check_password(user: User, password_hash: str, password: str, **details: Any) -> SignInResult:
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        # One hash either way, as for an unknown address: the time says nothing.
+        right = _verify(password_hash, password)
+        audit.record(audit.Tag.AUTH_SIGNIN_LOCKED, actor=user, **details)
+        return SignInResult(None, locked=True, locked_until=user.locked_until if right else None)
+    if not _verify(password_hash, password):
         user.failed_logins += 1
-        if user.failed_logins >= LOCKOUT_THRESHOLD:
+        locked = user.failed_logins >= LOCKOUT_THRESHOLD
+        if locked:
             # Progressive: each further failure doubles the wait, up to a day.
             minutes = min(2 ** (user.failed_logins - LOCKOUT_THRESHOLD), 24 * 60)
             user.locked_until = now + dt.timedelta(minutes=minutes)
-        audit.record(audit.Tag.AUTH_SIGNIN_FAILED, actor=user)
-        return SignInResult(None)
+        audit.record(audit.Tag.AUTH_SIGNIN_FAILED, actor=user, **details)
+        return SignInResult(None, locked=locked)
     user.failed_logins = 0
     user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher.check_needs_rehash(password_hash):
         user.password_hash = hash_password(password)
-    audit.record(audit.Tag.AUTH_SIGNIN_SUCCEEDED, actor=user)
+    audit.record(audit.Tag.AUTH_SIGNIN_SUCCEEDED, actor=user, **details)
     return SignInResult(user)
 
 
@@ -147,7 +215,7 @@ def set_password(user: User, password: str) -> None:
     """Change the password and sign out every existing session of this user."""
     check_password_policy(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_every_session(user)
     user.failed_logins = 0
     user.locked_until = None
 

@@ -50,8 +50,20 @@ class TwoFactorForm(Form):
 
 
 class EnrolTwoFactorForm(Form):
+    email_code = StringField(
+        _l("Code received by email"),
+        validators=[
+            DataRequired(message=_l("Enter the code received by email.")),
+            Length(max=40),
+        ],
+        description=_l("8 digits, in the message sent to your email address."),
+    )
     code = StringField(
         _l("Code shown by the app"),
         validators=[DataRequired(message=_l("Enter the code.")), Length(max=40)],
         description=_l("6 digits, to check that the app is set up."),
     )
+
+
+class SendEnrolmentCodeForm(Form):
+    """A CSRF-protected button: mail the enrolment code (again)."""

@@ -7,8 +7,9 @@ import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie_session
+from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from pathway import audit
@@ -18,10 +19,17 @@ from pathway.auth.forms import (
     ConfirmPasswordForm,
     EnrolTwoFactorForm,
     ForgotPasswordForm,
+    SendEnrolmentCodeForm,
     SignInForm,
     TwoFactorForm,
 )
-from pathway.auth.sessions import password_confirmed, role_required, start_session
+from pathway.auth.sessions import (
+    end_every_session,
+    end_session,
+    password_confirmed,
+    role_required,
+    start_session,
+)
 from pathway.db import session, utcnow
 from pathway.extensions import limiter
 from pathway.models import Role, User
@@ -52,12 +60,25 @@ def login() -> Response | tuple[str, int]:
                 _begin_second_step(result.user, target)
                 if twofactor.is_enabled(result.user):
                     return redirect(url_for("auth.two_factor"))
+                # Enrolling needs a second proof too: a code mailed to the account's address.
+                _mail_enrolment_code(result.user)
+                session.commit()
                 return redirect(url_for("auth.two_factor_setup"))
-            login_user(result.user)
-            start_session()
+            start_session(result.user)
             return redirect(target or home_for(result.user))
-        # One message whether the email exists or not: no account enumeration.
-        flash(_("Email address or password incorrect."), "error")
+        if result.locked_until is not None:
+            # The right password: its owner is told why, and until when.
+            flash(
+                _(
+                    "Your account is locked after too many wrong passwords, until %(time)s. "
+                    "Try again then, or choose a new password (Forgotten password?).",
+                    time=format_datetime(result.locked_until, "d MMMM, HH:mm"),
+                ),
+                "error",
+            )
+        else:
+            # One message whether the email exists or not: no account enumeration.
+            flash(_("Email address or password incorrect."), "error")
     form.password.data = ""
     status = 401 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -65,31 +86,37 @@ def login() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    logout_user()
+    # The session's row goes: a copy of the cookie, anywhere, opens nothing any more.
+    end_session()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere() -> Response:
+    """Sign out every session of the account: this browser, a lost phone, a shared computer."""
+    end_every_session(current_user)
+    end_session()
+    flash(_("You are signed out on every device."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
 @bp.route("/confirm", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10 per minute", methods=["POST"])
+@accounts.password_again_limits
 def confirm_password() -> Response | tuple[str, int]:
     """The password again, before a consent change or a data export (recent sign-in)."""
     form = ConfirmPasswordForm()
     target = safe_next(request.args.get("next")) or home_for(current_user)
     if form.validate_on_submit():
-        result = accounts.authenticate(current_user.email, form.password.data or "")
+        result = accounts.check_password_again(current_user, form.password.data or "")
         session.commit()
-        if result.user is not None and result.user.id == current_user.id:
+        if result.user is not None:
             password_confirmed()
             return redirect(target, code=303)
-        locked_until = current_user.locked_until
-        if result.locked or (locked_until is not None and locked_until > utcnow()):
-            # Guessing at an open session: it ends, and the account waits like a sign-in.
-            logout_user()
-            cookie_session.clear()
-            flash(_("Too many wrong passwords: you are signed out. Try again later."), "error")
-            return redirect(url_for("auth.login"), code=303)
+        if result.locked:
+            return accounts.end_session_after_lockout()
         form.password.errors = [_("Password incorrect.")]
     form.password.data = ""
     status = 401 if form.errors else 200
@@ -112,8 +139,7 @@ def accept_invitation(token: str) -> Response | str | tuple[str, int]:
             refuse(error, form, "password")
         else:
             session.commit()
-            login_user(user)
-            start_session()
+            start_session(user)
             flash(_("Welcome! Your account is ready."), "success")
             return redirect(home_for(user))
     return render_template("auth/invitation.html", form=form, email=invitation.email)
@@ -161,11 +187,16 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
 
 PENDING_KEY = "pending_2fa"
 SETUP_KEY = "totp_setup_secret"
+# When the enrolment code was last mailed, and to whom (no secret: the code is derived).
+MAILED_KEY = "2fa_code_mailed"
 PENDING_SECONDS = 300
+# Enrolling takes longer than typing a code: read the mail, install an app, scan.
+PENDING_ENROLMENT_SECONDS = 900
 
 
 def _begin_second_step(user: User, target: str | None) -> None:
     cookie_session.pop(SETUP_KEY, None)
+    cookie_session.pop(MAILED_KEY, None)
     cookie_session[PENDING_KEY] = {
         "user": user.id,
         "version": user.session_version,
@@ -179,11 +210,15 @@ def _pending_user() -> User | None:
     pending = cookie_session.get(PENDING_KEY)
     if not isinstance(pending, dict):
         return None
-    if int(time.time()) - int(pending.get("at", 0)) > PENDING_SECONDS:
+    age = int(time.time()) - int(pending.get("at", 0))
+    if age > PENDING_ENROLMENT_SECONDS:
         cookie_session.pop(PENDING_KEY, None)
         return None
     user = session.get(User, int(pending.get("user", 0)))
     if user is None or not user.is_active or user.session_version != pending.get("version"):
+        cookie_session.pop(PENDING_KEY, None)
+        return None
+    if age > PENDING_SECONDS and twofactor.is_enabled(user):
         cookie_session.pop(PENDING_KEY, None)
         return None
     return user
@@ -198,8 +233,8 @@ def _pending_key() -> str:
 def _finish_sign_in(user: User) -> Response:
     pending = cookie_session.pop(PENDING_KEY, {}) or {}
     cookie_session.pop(SETUP_KEY, None)
-    login_user(user)
-    start_session()
+    cookie_session.pop(MAILED_KEY, None)
+    start_session(user)
     return redirect(safe_next(pending.get("next")) or home_for(user))
 
 
@@ -255,9 +290,49 @@ def _enrolling_user() -> User | None:
     return None
 
 
+def _enrolment_key() -> str:
+    """One budget per person enrolling, whichever address their requests come from."""
+    if current_user.is_authenticated:
+        return f"2fa-setup:user:{current_user.id}"
+    return "2fa-setup:" + _pending_key()
+
+
+def _mail_enrolment_code(user: User) -> None:
+    """Queue the enrolment code's mail (the caller commits) and remember when it went."""
+    twofactor.send_enrolment_code(user)
+    cookie_session[MAILED_KEY] = {"user": user.id, "at": int(time.time())}
+
+
+def _code_was_mailed(user: User) -> bool:
+    mailed = cookie_session.get(MAILED_KEY)
+    if not isinstance(mailed, dict) or mailed.get("user") != user.id:
+        return False
+    return int(time.time()) - int(mailed.get("at", 0)) <= 2 * twofactor.ENROLMENT_CODE_MINUTES * 60
+
+
+def _locked_out_of_enrolment() -> Response:
+    """Wrong codes again and again: the enrolment stops, as a sign-in would, until the
+    lockout ends (a signed-in session ends too)."""
+    if current_user.is_authenticated:
+        end_session()
+    else:
+        for key in (PENDING_KEY, SETUP_KEY, MAILED_KEY):
+            cookie_session.pop(key, None)
+        session.commit()
+    flash(_("Too many wrong codes. Wait a few minutes, then sign in again."), "error")
+    return redirect(url_for("auth.login"), code=303)
+
+
+def _is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("5 per minute;20 per hour", methods=["POST"], key_func=_enrolment_key)
 def two_factor_setup() -> Response | str | tuple[str, int]:
+    """Enrol an authenticator app: the code mailed to the account's address (the password
+    alone is not enough), then a first code from the app."""
     user = _enrolling_user()
     if user is None:
         if current_user.is_authenticated:
@@ -275,33 +350,78 @@ def two_factor_setup() -> Response | str | tuple[str, int]:
         secret = twofactor.new_secret()
         cookie_session[SETUP_KEY] = secret
     form = EnrolTwoFactorForm()
-    status = 200
+    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
-        codes = twofactor.confirm_enrolment(user, secret, form.code.data or "")
-        session.commit()
-        if codes is not None:
-            cookie_session.pop(SETUP_KEY, None)
-            if not current_user.is_authenticated:
-                pending = cookie_session.pop(PENDING_KEY, {}) or {}
-                login_user(user)
-                start_session()
-                target = safe_next(pending.get("next")) or home_for(user)
-            else:
-                target = home_for(user)
-            return render_template("auth/recovery_codes.html", codes=codes, target=target)
-        form.code.errors = [
-            _("This code is not valid. Check the time on your phone and try again.")
-        ]
-        status = 400
+        if _is_locked(user):
+            return _locked_out_of_enrolment()
+        if not twofactor.check_enrolment_code(user, form.email_code.data or ""):
+            _count_code_failure(user)
+            session.commit()
+            if _is_locked(user):
+                return _locked_out_of_enrolment()
+            form.email_code.errors = [
+                _(
+                    "This code does not match the one we emailed you, or it has expired. "
+                    "Check it, or ask for a new email."
+                )
+            ]
+            form.email_code.data = ""
+        else:
+            codes = twofactor.confirm_enrolment(user, secret, form.code.data or "")
+            if codes is not None:
+                user.failed_logins = 0
+                user.locked_until = None
+            session.commit()
+            if codes is not None:
+                cookie_session.pop(SETUP_KEY, None)
+                cookie_session.pop(MAILED_KEY, None)
+                if not current_user.is_authenticated:
+                    pending = cookie_session.pop(PENDING_KEY, {}) or {}
+                    start_session(user)
+                    target = safe_next(pending.get("next")) or home_for(user)
+                else:
+                    target = home_for(user)
+                return render_template("auth/recovery_codes.html", codes=codes, target=target)
+            form.code.errors = [
+                _("This code is not valid. Check the time on your phone and try again.")
+            ]
+    else:
+        form.email_code.data = ""
     form.code.data = ""
+    return _setup_page(user, secret, form, status)
+
+
+def _setup_page(
+    user: User, secret: str, form: EnrolTwoFactorForm, status: int = 200
+) -> tuple[str, int]:
     uri = twofactor.provisioning_uri(user, secret)
     return render_template(
         "auth/two_factor_setup.html",
         form=form,
+        email=user.email,
+        mailed=_code_was_mailed(user),
+        minutes=twofactor.ENROLMENT_CODE_MINUTES,
         qr=twofactor.qr_data_uri(uri),
         secret=twofactor.grouped(secret),
         required=twofactor.is_required(user),
     ), status
+
+
+@bp.post("/two-factor/setup/email")
+@limiter.limit("5 per minute")
+@limiter.limit("3 per 10 minutes;10 per day", key_func=_enrolment_key)
+def two_factor_setup_email() -> Response:
+    """Mail the enrolment code (again): a lost or late message, or a code that expired."""
+    user = _enrolling_user()
+    if user is None:
+        if current_user.is_authenticated:
+            abort(404)
+        return _restart_sign_in()
+    if not twofactor.is_enabled(user) and SendEnrolmentCodeForm().validate_on_submit():
+        _mail_enrolment_code(user)
+        session.commit()
+        flash(_("We have emailed the code to %(email)s.", email=user.email), "info")
+    return redirect(url_for("auth.two_factor_setup"), code=303)
 
 
 @bp.post("/two-factor/recovery-codes")

@@ -1,8 +1,14 @@
-"""TOTP two-factor sign-in for staff: enrolment, codes, single-use recovery codes."""
+"""TOTP two-factor sign-in for staff: enrolment, codes, single-use recovery codes.
+
+Enrolling an authenticator needs more than the password: a code mailed to the staff
+member's address (enrolment_code), so a stolen password cannot enrol the thief's phone.
+The staff member is mailed when two-step sign-in is turned on, and when it is reset.
+"""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import io
@@ -12,19 +18,28 @@ from typing import Any, cast
 import pyotp
 import qrcode
 from flask import current_app
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
 from qrcode.image.pil import PilImage
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 
 from pathway import audit
+from pathway.auth.accounts import external_url
+from pathway.auth.sessions import end_every_session
 from pathway.db import session, utcnow
-from pathway.models import RecoveryCode, User
+from pathway.mail import queue_mail
+from pathway.models import OutboxMessage, RecoveryCode, User
 
 ISSUER = "Pathway"
 RECOVERY_CODE_COUNT = 10
 # Accept the previous and next 30-second step too: phone clocks drift.
 VALID_WINDOW = 1
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+# The code mailed before an enrolment: 8 digits, valid for the current and the previous
+# 10-minute window (so 10 to 20 minutes).
+ENROLMENT_CODE_DIGITS = 8
+ENROLMENT_CODE_MINUTES = 10
 
 
 def is_enabled(user: User) -> bool:
@@ -87,17 +102,105 @@ def _matching_step(secret: str, code: str) -> int | None:
     return None
 
 
+# The e-mailed enrolment code ----------------------------------------------------------
+#
+# Derived, not stored: an HMAC of the app's SECRET_KEY over the user's public id, their
+# session version (a password change, a sign-out everywhere or a reset bumps it) and
+# whether two-step sign-in is on (an enrolment ends the code's use), and the 10-minute
+# window. Nothing secret goes into the (readable) session cookie, and no column is needed.
+
+
+def _enrolment_window() -> int:
+    return int(utcnow().timestamp()) // (ENROLMENT_CODE_MINUTES * 60)
+
+
+def enrolment_code(user: User, window: int | None = None) -> str:
+    """The code mailed to the user before an enrolment, for this window (or another)."""
+    if window is None:
+        window = _enrolment_window()
+    secret_key = current_app.config["SECRET_KEY"]
+    key = hmac.new(
+        secret_key.encode() if isinstance(secret_key, str) else secret_key,
+        b"pathway:2fa-enrolment-code",
+        hashlib.sha256,
+    ).digest()
+    state = "on" if is_enabled(user) else "off"
+    message = f"{user.public_id}:{user.session_version}:{state}:{window}".encode()
+    number = int.from_bytes(hmac.new(key, message, hashlib.sha256).digest()[:8], "big")
+    return f"{number % 10**ENROLMENT_CODE_DIGITS:0{ENROLMENT_CODE_DIGITS}d}"
+
+
+def check_enrolment_code(user: User, code: str) -> bool:
+    """Is this the code mailed to the user (this window's or the previous one's)?"""
+    cleaned = _clean_code(code)
+    window = _enrolment_window()
+    matches = len(cleaned) == ENROLMENT_CODE_DIGITS and cleaned.isdigit()
+    # Both windows compared every time, in constant time: no timing tells which matched.
+    current = hmac.compare_digest(enrolment_code(user, window), cleaned)
+    previous = hmac.compare_digest(enrolment_code(user, window - 1), cleaned)
+    if matches and (current or previous):
+        return True
+    audit.record(audit.Tag.AUTH_2FA_ENROLMENT_FAILED, actor=user, reason="email-code")
+    return False
+
+
+def send_enrolment_code(user: User) -> OutboxMessage:
+    """Mail the user the code that lets them enrol an authenticator (in the current
+    transaction: it goes out once the request commits)."""
+    with force_locale(user.locale):
+        return queue_mail(
+            user.email,
+            _("Your code to set up two-step sign-in"),
+            _(
+                "Hello,\n\nSomeone has signed in to Pathway with the password of this account "
+                "and is setting up two-step sign-in. If it is you, type this code on the "
+                "set-up page:\n\n%(code)s\n\nIt is valid for %(minutes)d minutes.\n\n"
+                "If it is not you, give this code to nobody: someone knows your password. "
+                "Change it at once (%(link)s) and tell your IT department.\n",
+                code=enrolment_code(user),
+                minutes=ENROLMENT_CODE_MINUTES,
+                link=external_url("auth.forgot_password"),
+            ),
+        )
+
+
+def _when(moment: dt.datetime) -> str:
+    # Babel's default time zone is Europe/Paris: the time as the staff member reads it.
+    text: str = format_datetime(moment, "d MMMM y, HH:mm")
+    return text
+
+
 def confirm_enrolment(user: User, secret: str, code: str) -> list[str] | None:
-    """Turn two-factor on if the code matches the new secret; return fresh recovery codes."""
+    """Turn two-factor on if the code matches the new secret; return fresh recovery codes.
+
+    The caller has checked the mailed enrolment code first (check_enrolment_code). The user
+    is mailed that two-step sign-in is now on (nothing secret in the message)."""
     step = _matching_step(secret, code)
     if step is None:
         audit.record(audit.Tag.AUTH_2FA_ENROLMENT_FAILED, actor=user)
         return None
+    now = utcnow()
     user.totp_secret = secret
-    user.totp_enabled_at = utcnow()
+    user.totp_enabled_at = now
     user.totp_last_step = step
     codes = replace_recovery_codes(user)
     audit.record(audit.Tag.AUTH_2FA_ENABLED, actor=user)
+    with force_locale(user.locale):
+        queue_mail(
+            user.email,
+            _("Two-step sign-in is on for your Pathway account"),
+            _(
+                "Hello,\n\nTwo-step sign-in was turned on for your Pathway account on "
+                "%(when)s (Paris time). From now on, signing in asks for your password and "
+                "for a code from the authenticator app set up then.\n\n"
+                "If it was not you, someone knows your password and may have set up their "
+                "own phone: contact your Pathway administrator or your IT department at "
+                "once so that they reset your two-step sign-in, and change your password "
+                "(%(link)s).\n",
+                when=_when(now),
+                link=external_url("auth.forgot_password"),
+            ),
+        )
     return codes
 
 
@@ -185,8 +288,11 @@ def remaining_recovery_codes(user: User) -> int:
     return len(list(codes))
 
 
-def reset(user: User) -> None:
-    """Turn two-factor off (lost phone and codes): the user enrols again at the next sign-in."""
+def reset(user: User) -> OutboxMessage:
+    """Turn two-factor off (lost phone and codes): the user enrols again at the next sign-in.
+
+    The user is mailed what happened; the message is returned (queued in the current
+    transaction), for a caller outside a request to send it at once."""
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
@@ -197,5 +303,20 @@ def reset(user: User) -> None:
         .execution_options(synchronize_session=False)
     )
     # Sessions opened with the old factor end now.
-    user.session_version += 1
+    end_every_session(user)
     audit.record(audit.Tag.AUTH_2FA_RESET, actor=user)
+    with force_locale(user.locale):
+        return queue_mail(
+            user.email,
+            _("Two-step sign-in reset on your Pathway account"),
+            _(
+                "Hello,\n\nThe two-step sign-in of your Pathway account was reset by an "
+                "administrator on %(when)s (Paris time). Your authenticator app and your "
+                "recovery codes no longer work, and your account has been signed out on every "
+                "device. At your next sign-in you will set up two-step sign-in again, with a "
+                "code sent to this address.\n\n"
+                "If you did not ask for this, contact your Pathway administrator or your IT "
+                "department at once.\n",
+                when=_when(utcnow()),
+            ),
+        )

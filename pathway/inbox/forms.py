@@ -27,7 +27,5 @@ class DecisionForm(Form):
     comment = TextAreaField(
         _l("Your comment"),
         validators=[Length(max=COMMENT_MAX, message=TOO_LONG)],
-        description=_l(
-            "Only you read it and, if you pass the reply on, your ETP team."
-        ),
+        description=_l("Only you read it and, if you pass the reply on, your ETP team."),
     )
