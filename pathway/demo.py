@@ -18,7 +18,9 @@ from pathway.models import (
     AttendanceStatus,
     CareRole,
     CareTeamMember,
+    CentreKind,
     Competency,
+    CompetencyStatus,
     Condition,
     EmergencyContact,
     EmergencyProtocol,
@@ -28,12 +30,14 @@ from pathway.models import (
     Patient,
     Programme,
     Role,
+    SectionAuthor,
     SectionUpdate,
+    Sex,
     User,
     Workshop,
     WorkshopAttendance,
 )
-from pathway.sharing.sections import Section
+from pathway.sharing.sections import TEAM_SECTIONS, Section
 
 DEMO_PASSWORD = "pathway-demo-2026"
 EDUCATOR_EMAIL = "educatrice@demo.pathway"
@@ -62,32 +66,47 @@ def load_demo() -> DemoResult:
         email=EDUCATOR_EMAIL,
         password_hash=accounts.hash_password(DEMO_PASSWORD),
         role=Role.EDUCATOR,
-        display_name="Claire Dubois, IDE d'éducation",
+        display_name="Claire Dubois",
+        profession="Infirmière d'éducation thérapeutique",
     )
     programme = Programme(
         name="Vivre avec une insuffisance surrénalienne",
-        hospital="CHU d'Angers",
+        # A fictional hospital: its FINESS number has a valid Luhn key but department 99,
+        # which FINESS never uses; the ARS reference says it is fictional.
+        hospital="Hôpital de démonstration Pathway",
         service="Service d'endocrinologie, diabétologie et nutrition",
-        address="4 rue Larrey, 49933 Angers Cedex 9",
+        address="1 rue de l'Exemple, 49000 Angers",
+        city="Angers",
+        finess="990000002",
+        ars_reference="ETP-DEMO-0001 (fictive)",
+        sender_email="etp.endocrino@demo-hopital.mssante.example",
         coordinator_name="Dr Hélène Moreau",
+        coordinator_sex=Sex.FEMALE,
+        coordinator_profession="médecin endocrinologue",
         coordinator_phone="02 41 35 00 00",
-        coordinator_email="etp.endocrino@chu-angers.example",
+        coordinator_email="etp.endocrino@demo-hopital.example",
         educators=[educator],
     )
     workshops = [
         Workshop(
-            title="Comprendre ma maladie et mon traitement", description="Atelier collectif, 2 h."
+            title="Comprendre ma maladie et mon traitement",
+            description="Atelier collectif, 2 h.",
+            duration_minutes=120,
         ),
         Workshop(
             title="Adapter mon traitement en situation de stress",
             description="Atelier collectif, 2 h.",
+            duration_minutes=120,
         ),
         Workshop(
-            title="Réaliser l'injection d'hydrocortisone", description="Atelier pratique, 1 h 30."
+            title="Réaliser l'injection d'hydrocortisone",
+            description="Atelier pratique, 1 h 30.",
+            duration_minutes=90,
         ),
         Workshop(
             title="Voyager et partir en vacances sereinement",
             description="Atelier collectif, 1 h 30.",
+            duration_minutes=90,
         ),
     ]
     programme.workshops = workshops
@@ -103,19 +122,22 @@ def load_demo() -> DemoResult:
         first_name="Camille",
         last_name="Lefèvre",
         birth_date=dt.date(1988, 4, 12),
+        sex=Sex.FEMALE,
         phone="06 12 34 56 78",
         life_context=(
-            "Je travaille comme professeure des écoles. En cas de fièvre ou de vomissements, "
-            "je double ma dose d'hydrocortisone comme on me l'a appris. J'ai parfois du mal "
-            "à oser le dire aux urgences : merci de m'écouter."
+            "Je travaille comme professeure des écoles. En cas de fièvre, je double ou je "
+            "triple ma dose d'hydrocortisone comme on me l'a appris. En cas de vomissements "
+            "ou de diarrhée, je m'injecte 100 mg d'hydrocortisone et j'appelle le 15. J'ai "
+            "parfois du mal à oser le dire aux urgences : merci de m'écouter."
         ),
     )
     patient.conditions = [
         Condition(
             label="Insuffisance surrénalienne primaire (maladie d'Addison)",
             is_rare=True,
+            # The disease page is linked from the ORPHAcode; the Orphanet Urgences sheet's
+            # address is the team's to enter (none is made up here).
             orphacode="85138",
-            emergency_guideline_url="https://www.orpha.net/fr/disease/detail/85138",
         ),
         Condition(label="Hypothyroïdie (thyroïdite de Hashimoto)"),
     ]
@@ -123,7 +145,10 @@ def load_demo() -> DemoResult:
         Medication(
             name="Hydrocortisone 10 mg",
             dosage="20 mg le matin, 10 mg à midi",
-            instructions="Doubler ou tripler la dose en cas de fièvre ou de stress important.",
+            instructions=(
+                "Fièvre : doubler ou tripler la dose. Vomissements ou diarrhée : injecter "
+                "l'hydrocortisone du kit d'urgence et appeler le 15."
+            ),
             is_critical=True,
         ),
         Medication(name="Fludrocortisone 50 µg", dosage="1 comprimé le matin", is_critical=True),
@@ -131,30 +156,56 @@ def load_demo() -> DemoResult:
         Medication(
             name="Hydrocortisone injectable 100 mg (kit d'urgence)",
             dosage="100 mg IM ou SC",
-            instructions="En cas de vomissements, de malaise ou de choc.",
-            is_critical=True,
+            instructions=(
+                "En cas de vomissements, de diarrhée, de malaise ou de choc, puis appeler le 15."
+            ),
+            is_emergency=True,
         ),
     ]
     patient.allergies = [
         Allergy(substance="Pénicillines", reaction="Urticaire généralisée, œdème", is_severe=True),
         Allergy(substance="Lactose", reaction="Troubles digestifs", is_intolerance=True),
     ]
+    # The adrenal crisis protocol as a SAMU would read it (sources in docs/clinical.md); the
+    # centre and its numbers are fictional (01 99 00 xx xx).
     patient.emergency_protocol = EmergencyProtocol(
         situations=(
-            "Insuffisance surrénalienne aiguë : fatigue extrême, vomissements, douleurs "
-            "abdominales, hypotension, confusion."
+            "Insuffisance surrénale aiguë (crise surrénalienne) : fatigue intense, nausées, "
+            "vomissements, diarrhée, douleurs abdominales, hypotension, confusion."
         ),
+        immediate_drug="Hydrocortisone",
+        immediate_dose="100 mg",
+        immediate_routes="IV, ou IM/SC si pas d'abord veineux, immédiatement",
+        then_treatment="Hydrocortisone 200 mg / 24 h IV en continu (seringue électrique)",
+        fluids="Remplissage par sérum salé isotonique (NaCl 0,9 %)",
+        checks="Glycémie capillaire, pression artérielle, fréquence cardiaque, conscience",
         what_to_do=(
-            "Injecter 100 mg d'hydrocortisone IM ou SC sans attendre, puis appeler le 15. "
-            "Perfusion de sérum salé isotonique et hydrocortisone IV à l'hôpital."
+            "Ne pas attendre les résultats biologiques pour injecter l'hydrocortisone. "
+            "Rechercher et traiter le facteur déclenchant (infection…)."
         ),
-        critical_action="Hydrocortisone 100 mg IM immédiatement",
         what_to_avoid=(
-            "Ne jamais arrêter l'hydrocortisone. Éviter l'étomidate pour l'induction. "
-            "Pénicillines contre-indiquées (allergie)."
+            "Ne jamais arrêter l'hydrocortisone ni la fludrocortisone. Éviter l'étomidate, "
+            "qui bloque la production de cortisol. Ne pas restreindre le sel ; éviter les "
+            "diurétiques et les laxatifs."
         ),
-        reference_centre="Centre de référence des maladies rares de la surrénale (CRMR), CHU d'Angers",
-        reference_centre_phone="02 41 35 36 37",
+        contraindicated_drugs="Pénicillines (allergie sévère).",
+        anaesthesia=(
+            "Prévenir l'anesthésiste : couverture par hydrocortisone injectable selon le "
+            "protocole du centre de compétence. Anesthésie locale ou examen stressant sans "
+            "jeûne : doubler la dose d'hydrocortisone le jour de l'examen."
+        ),
+        orientation="Service d'urgences le plus proche ; prévenir le centre de compétence.",
+        vital_treatment=(
+            "Hydrocortisone 20 mg le matin, 10 mg à midi ; fludrocortisone 50 µg le matin"
+        ),
+        treating_physician="Dr Hélène Moreau, endocrinologue",
+        treating_physician_phone="01 99 00 41 20",
+        reference_centre=(
+            "Endocrinologie, Hôpital de démonstration Pathway — 1 rue de l'Exemple, 49000 Angers"
+        ),
+        reference_centre_kind=CentreKind.COMPETENCE,
+        reference_centre_phone="01 99 00 41 35",
+        reference_centre_24h=True,
     )
     patient.emergency_contacts = [
         EmergencyContact(
@@ -225,13 +276,28 @@ def load_demo() -> DemoResult:
     ]
     enrollment.competencies = [
         Competency(text="Explique avec ses mots le rôle du cortisol et les signes d'alerte"),
+        Competency(
+            text=(
+                "Distingue la fièvre (doubler ou tripler la dose) des vomissements ou de la "
+                "diarrhée (injecter et appeler le 15)"
+            ),
+            status=CompetencyStatus.IN_PROGRESS,
+        ),
+        Competency(
+            text="Réalise seule l'injection d'hydrocortisone du kit d'urgence",
+            status=CompetencyStatus.NOT_ACQUIRED,
+        ),
     ]
     session.add_all([educator, programme, user, patient, enrollment])
     session.flush()
     for section in Section:
+        by_team = section in TEAM_SECTIONS
         session.add(
             SectionUpdate(
-                patient_id=patient.id, section=section.value, updated_by="Camille Lefèvre"
+                patient_id=patient.id,
+                section=section.value,
+                updated_by=educator.display_name if by_team else "Camille Lefèvre",
+                author_kind=SectionAuthor.TEAM if by_team else SectionAuthor.PATIENT,
             )
         )
     session.flush()
@@ -286,7 +352,10 @@ def _demo_gp_reply(patient: Patient) -> None:
             "author_role": "Médecin traitant",
             "author_contact": "paul.martin@medecin.mssante.fr",
             "life_situation": "Mme Lefèvre s'occupe seule de ses deux enfants la semaine depuis la rentrée.",
-            "recent_events": "Gastro-entérite en octobre, gérée à domicile avec doublement des doses.",
+            "recent_events": (
+                "Gastro-entérite en octobre avec vomissements : injection d'hydrocortisone "
+                "100 mg à domicile et appel du 15, surveillance de quelques heures aux urgences."
+            ),
             "proposed_objective": "Savoir quand et comment me joindre en cas de fièvre persistante",
             "message": "Merci pour la synthèse. Je la reverrai en consultation en janvier.",
         },

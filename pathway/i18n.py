@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import Literal, Protocol, cast
 
 from babel import Locale
+from babel.dates import get_date_format
 from babel.support import NullTranslations
 from flask import Flask, g, has_app_context, request
-from flask_babel import get_locale, get_translations
+from flask_babel import format_date, get_locale, get_translations, to_user_timezone
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -54,6 +57,11 @@ def init_templates(app: Flask) -> None:
         newstyle=False,
     )
     app.context_processor(lambda: {"current_locale": current_locale, CATALOGUE: catalogue()})
+    # Every date a template prints goes through format_day (Flask-Babel's filter would
+    # print « 1 décembre »); the agreement helpers are for sentences about a person.
+    app.jinja_env.filters["dateformat"] = format_day
+    app.jinja_env.filters["with_article"] = with_article
+    app.jinja_env.globals["agree"] = agree
 
 
 class _GettextEnvironment(Protocol):
@@ -123,3 +131,56 @@ def _npgettext(
     variables.setdefault("num", num)
     translated = _catalogue(context).unpgettext(message_context, singular, plural, num)
     return _format(context, translated, variables)
+
+
+# Dates and agreement ---------------------------------------------------------------------
+
+_DAY = re.compile(r"(?<![d'])d(?!d)")
+_FORMAT_NAMES = ("short", "medium", "long", "full")
+
+
+def format_day(value: dt.date | dt.datetime | None, format: str = "medium") -> str:
+    """The one way a date is printed, in the language in use: « 1er décembre 2026 ».
+
+    `format` is a Babel format name (short, medium, long, full) or pattern. A datetime is
+    first put in the user's time zone (Europe/Paris), as Flask-Babel's own filter does. In
+    French the first day of the month is an ordinal (« 1er »), which Babel does not write.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = to_user_timezone(value).date()
+    locale = get_locale()
+    pattern = format
+    if format in _FORMAT_NAMES:
+        name = cast(Literal["short", "medium", "long", "full"], format)
+        pattern = get_date_format(name, locale=locale or "fr").pattern
+    if value.day == 1 and (locale is None or locale.language == "fr") and "MMM" in pattern:
+        pattern = _DAY.sub("d'er'", pattern, count=1)
+    text: str = format_date(value, pattern)
+    return text
+
+
+# The honorifics after which French puts the article: « avec le Dr Martin ».
+_TITLES = re.compile(r"(Dr|Dr\.|Docteur|Docteure|Pr|Pr\.|Professeur|Professeure)\s", re.IGNORECASE)
+
+
+def with_article(name: str) -> str:
+    """A person's name as the object of a French sentence: « le Dr Paul Martin » after a
+    preposition when the name starts with a title (English and plain names unchanged)."""
+    name = name.strip()
+    locale = get_locale()
+    if (locale is None or locale.language == "fr") and _TITLES.match(name):
+        return f"le {name}"
+    return name
+
+
+def agree(sex: str | None, feminine: str, masculine: str) -> str:
+    """The form of a sentence that agrees with the person it is about.
+
+    Both forms are translated by the caller with pgettext, in the contexts "feminine" and
+    "masculine", so French agrees (« née le », « entrée », « la patiente ») where English
+    has one text. `sex` is the record's: "F", "M", or None when not known yet, where the
+    masculine form stands as French's generic one (a letter cannot be issued so).
+    """
+    return feminine if sex == "F" else masculine

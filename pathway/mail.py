@@ -74,10 +74,17 @@ def single_line(text: str) -> str:
 
 
 def compose(
-    to: str, subject: str, body: str, attachments: tuple[Attachment, ...] = ()
+    to: str,
+    subject: str,
+    body: str,
+    attachments: tuple[Attachment, ...] = (),
+    sender: str | None = None,
 ) -> EmailMessage:
+    """The message, from `sender` when given (a service's own mailbox), else MAIL_FROM."""
     message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
+    message["From"] = (
+        single_line(sender) if sender and sender.strip() else current_app.config["MAIL_FROM"]
+    )
     message["To"] = single_line(to)
     message["Subject"] = single_line(subject)
     message.set_content(body)
@@ -114,10 +121,15 @@ def transmit(message: EmailMessage) -> None:
 
 
 def send_mail(
-    to: str, subject: str, body: str, attachments: tuple[Attachment, ...] = ()
+    to: str,
+    subject: str,
+    body: str,
+    attachments: tuple[Attachment, ...] = (),
+    sender: str | None = None,
 ) -> EmailMessage:
-    """Send one plain-text message now, with optional attachments (MailError if refused)."""
-    message = compose(to, subject, body, attachments)
+    """Send one plain-text message now, with optional attachments (MailError if refused);
+    from `sender` when given, else from MAIL_FROM."""
+    message = compose(to, subject, body, attachments, sender)
     transmit(message)
     return message
 

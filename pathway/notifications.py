@@ -53,11 +53,11 @@ NOTIFICATION_TEXTS: dict[str, list[tuple[dict[str, str | None], Any]]] = {
     "letter_issued": [  # letter_kind (start|end), programme, version, copy_given_to_patient
         (
             {"letter_kind": "start", "programme": None},
-            _l("%(programme)s issued the start-of-programme letter to your GP."),
+            _l("The ETP team of %(programme)s issued the start-of-programme letter to your GP."),
         ),
         (
             {"letter_kind": "end", "programme": None},
-            _l("%(programme)s issued the end-of-programme letter to your GP."),
+            _l("The ETP team of %(programme)s issued the end-of-programme letter to your GP."),
         ),
         ({}, _l("A new letter to your GP was issued by your ETP team.")),
     ],

@@ -4,8 +4,9 @@ and the personas every test speaks of.
 DATABASE_URL selects the backend (PostgreSQL in CI); SQLite in a temporary file otherwise.
 
 The personas, one meaning each everywhere:
-- `alice`: Alice Martin, a patient with one item in every section, enrolled in Programme A;
-- `bob`: Bob Martin, another patient, enrolled in Programme B;
+- `alice`: Alice Martin, a woman, a patient with one item in every section, enrolled in
+  Programme A;
+- `bob`: Bob Martin, a man, another patient, enrolled in Programme B;
 - `claire`: Claire Dubois, educator of Programme A, Alice's programme;
 - `eve`: Eve, educator of Programme B, a team that has nothing to do with Alice;
 - `stranger`: a browser with no account, holding nothing but what a test hands it (a link).
@@ -39,7 +40,7 @@ from pathway.config import database_url
 from pathway.db import session as db_session
 from pathway.extensions import limiter
 from pathway.migrate import upgrade
-from pathway.models import Enrollment, Patient, Programme, User
+from pathway.models import Enrollment, Patient, Programme, Sex, User
 from tests.factories import enroll, make_educator, make_patient, sign_in
 
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
@@ -226,12 +227,12 @@ def programme_b(eve: User) -> Programme:
 @pytest.fixture
 def alice_enrollment(programme_a: Programme) -> Enrollment:
     """Alice's path in Claire's Programme A (her BEP synthesis, two objectives)."""
-    return enroll(make_patient("Alice"), programme_a)
+    return enroll(make_patient("Alice", sex=Sex.FEMALE), programme_a)
 
 
 @pytest.fixture
 def bob_enrollment(programme_b: Programme) -> Enrollment:
-    return enroll(make_patient("Bob"), programme_b)
+    return enroll(make_patient("Bob", sex=Sex.MALE), programme_b)
 
 
 @pytest.fixture

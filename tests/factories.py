@@ -36,6 +36,7 @@ from pathway.models import (
     Patient,
     Programme,
     Role,
+    Sex,
     Share,
     User,
     Workshop,
@@ -74,15 +75,20 @@ def make_educator(display_name: str, programme: str | None = None) -> User:
 
 
 def make_patient(
-    first_name: str = "Alice", last_name: str = "Martin", email: str | None = None
+    first_name: str = "Alice",
+    last_name: str = "Martin",
+    email: str | None = None,
+    sex: Sex | None = None,
 ) -> Patient:
-    """A patient with an account and one item in every section."""
+    """A patient with an account and one item in every section (their sex when given:
+    a letter to the GP needs it)."""
     user = make_user(email or f"{first_name.lower()}@example.org", Role.PATIENT)
     patient = Patient(
         user=user,
         first_name=first_name,
         last_name=last_name,
         birth_date=dt.date(1980, 1, 2),
+        sex=sex,
         life_context=f"{first_name} life context",
     )
     patient.conditions = [
@@ -96,10 +102,11 @@ def make_patient(
     patient.emergency_protocol = EmergencyProtocol(
         situations=f"{first_name} situations",
         what_to_do=f"{first_name} what to do",
-        critical_action=f"{first_name} critical action",
+        immediate_drug=f"{first_name} critical action",
         what_to_avoid=f"{first_name} what to avoid",
         reference_centre=f"{first_name} reference centre",
         reference_centre_phone="01 02 03 04 05",
+        reference_centre_24h=True,
     )
     patient.emergency_contacts = [
         EmergencyContact(

@@ -153,8 +153,12 @@ def test_card_stays_two_pages_when_every_field_is_very_long(app, alice) -> None:
         Condition(label="W" * 200, orphacode="123456", is_rare=True) for _ in range(5)
     ]
     alice.allergies = [Allergy(substance="W" * 200) for _ in range(10)]
-    alice.emergency_protocol.critical_action = "W" * 200
-    alice.emergency_protocol.reference_centre = "W" * 200
+    protocol = alice.emergency_protocol
+    protocol.immediate_drug, protocol.immediate_dose = "W" * 200, "W" * 80
+    protocol.immediate_routes = protocol.vital_treatment = "W" * 200
+    protocol.contraindicated_drugs = protocol.treating_physician = "W" * 200
+    protocol.reference_centre = "W" * 200
+    alice.allergies += [Allergy(substance="W" * 200, is_intolerance=True) for _ in range(10)]
     card = make_card(alice)
     assert len(pypdf.PdfReader(io.BytesIO(document(app, card, artifacts.CARD_PDF))).pages) == 2
 
@@ -170,7 +174,7 @@ def test_card_never_claims_no_allergy_when_allergies_are_not_on_the_card(app, al
 def test_markup_in_patient_fields_is_printed_as_literal_text(app, alice) -> None:
     alice.conditions[0].label = '<img src="file:///etc/passwd">'
     alice.allergies[0].substance = "<script>alert(1)</script>"
-    alice.emergency_protocol.critical_action = '<link rel="attachment" href="file:///etc/hostname">'
+    alice.emergency_protocol.immediate_drug = '<link rel="attachment" href="file:///etc/hostname">'
     card = make_card(alice)
     data = document(app, card, artifacts.CARD_PDF)
     text = " ".join(pdf_text(data).split())
@@ -225,7 +229,7 @@ def test_printed_card_is_stale_after_a_summary_change_until_updated(app, alice) 
     qr_before = document(app, card, artifacts.QR_PNG)
     with app.test_request_context(base_url=PUBLIC_BASE_URL):
         assert not artifacts.is_stale(card)
-        alice.emergency_protocol.critical_action = "Alice new critical action"
+        alice.emergency_protocol.immediate_drug = "Alice new critical action"
         assert artifacts.is_stale(card)
         update_card(card)
         assert not artifacts.is_stale(card)

@@ -28,6 +28,7 @@ from pathway.models import (
     Enrollment,
     Letter,
     LetterKind,
+    Sex,
     WorkshopAttendance,
 )
 from pathway.programme import consent
@@ -65,7 +66,7 @@ def test_no_letter_is_committed_after_the_withdrawal_commits(race_url: str, tmp_
     with app.test_request_context():
         claire = make_educator("Claire Dubois", "Programme A")
         programme = claire.programmes[0]
-        enrollment = enroll(make_patient("Alice"), programme)
+        enrollment = enroll(make_patient("Alice", sex=Sex.FEMALE), programme)
         enrollment.attendances = [
             WorkshopAttendance(workshop=programme.workshops[0], status=AttendanceStatus.PLANNED)
         ]

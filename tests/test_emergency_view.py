@@ -22,6 +22,8 @@ from tests.conftest import PUBLIC_BASE_URL
 from tests.factories import XSS, count, make_card, make_share, naming_path, path_of
 
 PAGE_BUDGET = 30 * 1024
+# An address of the form Orphanet Urgences sheets have (made up for the tests).
+URGENCES_SHEET = "https://www.orpha.net/pdfs/data/patho/Emg/Int/fr/Exemple_FR_fr_EMG_ORPHA1.pdf"
 
 
 class Links(HTMLParser):
@@ -131,11 +133,11 @@ def test_unshared_sections_are_absent_from_the_view(app, client, alice) -> None:
 def test_orphanet_emergency_guideline_is_linked_only_when_set_and_https(
     app, client, db, alice
 ) -> None:
-    alice.conditions[0].emergency_guideline_url = "https://www.orpha.net/fr/disease/detail/85138"
+    alice.conditions[0].emergency_guideline_url = URGENCES_SHEET
     card_path = path_of(make_card(alice))
     html = client.get(card_path).get_data(as_text=True)
-    assert 'href="https://www.orpha.net/fr/disease/detail/85138"' in html
-    assert "Recommandations Orphanet pour l'urgence" in html
+    assert f'href="{URGENCES_SHEET}"' in html
+    assert "Fiche Orphanet Urgences" in html
     alice.conditions[0].emergency_guideline_url = "javascript:alert(1)"
     db.flush()
     html = client.get(card_path).get_data(as_text=True)
@@ -143,7 +145,7 @@ def test_orphanet_emergency_guideline_is_linked_only_when_set_and_https(
 
 
 def test_whole_page_with_its_css_stays_within_30_kb(app, client, alice) -> None:
-    alice.conditions[0].emergency_guideline_url = "https://www.orpha.net/fr/disease/detail/85138"
+    alice.conditions[0].emergency_guideline_url = URGENCES_SHEET
     card_path = path_of(make_card(alice, (*EMERGENCY_SECTIONS, Section.CARE_TEAM)))
     page = client.get(card_path)
     html = page.get_data()
@@ -345,7 +347,7 @@ def test_markup_in_patient_fields_is_escaped_on_the_emergency_view(app, client, 
     alice.conditions[0].label = XSS
     alice.allergies[0].substance = XSS
     alice.emergency_protocol.what_to_do = XSS
-    alice.emergency_protocol.critical_action = XSS
+    alice.emergency_protocol.immediate_drug = XSS
     alice.emergency_contacts[0].name = XSS
     alice.emergency_contacts[0].phone = '"><script>alert(1)</script>'
     card_path = path_of(make_card(alice))

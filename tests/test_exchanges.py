@@ -276,8 +276,8 @@ def test_pending_replies_come_first(db, alice) -> None:
         (
             "letter_issued",
             {"letter_kind": "start", "programme": "ETP Addison", "version": 1},
-            "ETP Addison issued the start",
-            "ETP Addison a établi le courrier de début",
+            "The ETP team of ETP Addison issued the start",
+            "programme « ETP Addison » a établi le courrier de début",
         ),
         (
             "letter_issued",

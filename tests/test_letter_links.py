@@ -22,7 +22,7 @@ from pypdf import PdfReader
 from pyzbar.pyzbar import decode
 from sqlalchemy import select
 
-from pathway import tokens
+from pathway import letters, tokens
 from pathway.models import Letter, LetterKind, LetterLink, Share
 from pathway.sharing.sections import Audience, Section
 from tests.factories import make_progress, make_share, path_of, sign_in, url_of
@@ -95,7 +95,9 @@ def test_each_letter_gets_a_link_for_the_gp_alone_never_broader_than_the_gp_link
         assert own.id != gp.id and own.id not in seen
         seen.add(own.id)
         assert own.audience == Audience.GP
-        assert own.label == "Lien du courrier au Dr Alice GP"
+        assert own.label == (
+            f"Lien du courrier au Dr Alice GP, réf. {letters.letter_reference(letter.public_id)}"
+        )
         assert set(own.sections) <= set(gp.sections)
         assert own.expires_at is not None and own.expires_at <= gp.expires_at
         assert own.allow_replies <= gp.allow_replies
@@ -167,8 +169,10 @@ def test_the_gp_and_the_patient_get_the_letters_own_link_and_nothing_broader(
     # The patient's own copy carries the letter's link (it is theirs to give).
     data = other_client.get(f"/programme/letters/{letter.public_id}.pdf").data
     decoded, text, pages = pdf_links(data)
-    assert pages == 1 and decoded == {own_url} and printed(own_url, text)
-    assert text.count("/s/") == 1
+    # The link is its QR code and the letter's short reference, never a bearer URL in print.
+    assert pages == 1 and decoded == {own_url} and not printed(own_url, text)
+    assert "/s/" not in text
+    assert f"réf.{letters.letter_reference(letter.public_id)}" in text
     for url in decoded:
         assert share_behind(url, db).id == own.id
     # The message to the GP: its body and its attachment carry that link, never the GP link.

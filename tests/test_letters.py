@@ -80,21 +80,28 @@ START_ITEMS = [
     "Alice Martin",
     "Docteur,",
     "redoute les situations d'urgence",
-    "Objectifs personnalisés élaborés avec le patient",
+    "Objectifs personnalisés élaborés avec la patiente",
     "Alice treatment objective",
     "Alice life objective",
     "Alice travel objective",
-    "Ateliers prévus",
-    "Programme A workshop 1",
-    "Programme A workshop 2",
+    "Ateliers du programme personnalisé",
+    "Programme A workshop 1 (atelier collectif — suivi le 8 oct. 2026)",
+    "Programme A workshop 2 (atelier collectif — prévu le 3 déc. 2026)",
     "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, "
     "coordination@example.org",
     "Si vous le jugez utile, vous pouvez nous transmettre des informations complémentaires "
-    "(exemples : situation de vie, comorbidités, évènements de vie marquants récents du patient, "
-    "objectifs complémentaires…) en veillant au consentement du patient.",
-    "Vous pouvez proposer un objectif complémentaire dont nous pourrons discuter avec le patient.",
-    "Coordination du programme d'éducation thérapeutique",
-    "Courrier adressé avec l'accord du patient, recueilli oralement le",
+    "(exemples : situation de vie, comorbidités, évènements de vie marquants récents de la "
+    "patiente, objectifs complémentaires…) en veillant au consentement de la patiente.",
+    "Vous pouvez proposer un objectif complémentaire dont nous pourrons discuter avec la patiente.",
+    "Vos informations complémentaires",
+    "Coordinator of Programme A Coordonnateur du programme d'ETP",
+    "Courrier adressé avec l'accord de la patiente, recueilli oralement le",
+    "Patiente : Mme Alice Martin",
+    "Nom de naissance : MARTIN · Prénoms de naissance : Alice · Sexe : F · Née le 2 janvier 1980",
+    "Mme Alice Martin est entrée dans notre programme d'éducation thérapeutique « Programme A » "
+    "le 1er octobre 2026.",
+    "Claire Dubois",
+    "Document confidentiel — secret médical",
 ]
 
 END_ITEMS = [
@@ -109,7 +116,7 @@ END_ITEMS = [
     "Objectifs restant à travailler",
     "Alice life objective",
     "Alice travel objective",
-    "Nous avons conseillé à Alice Martin d'aborder avec vous : Alice GP topics",
+    "Nous avons conseillé à Mme Alice Martin d'aborder avec vous : Alice GP topics",
     "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, "
     "coordination@example.org",
 ]
@@ -121,7 +128,7 @@ def test_start_letter_holds_every_recommended_item_on_one_page(alice_enrollment,
     assert len(PdfReader(io.BytesIO(letter.pdf)).pages) == 1
     for item in START_ITEMS:
         assert item in text, item
-    assert re.search(r"Le \d{1,2} \w+ 20\d\d", text)
+    assert re.search(r"Le \d{1,2}(er)? \w+ 20\d\d", text)
     assert "Arrêté" not in text and "article" not in text.lower()
 
 
@@ -136,7 +143,10 @@ def test_end_letter_holds_every_recommended_item_on_one_page(alice_enrollment, c
     # The achieved objective is not "still to work on"; the planned workshop was not attended.
     assert "Alice treatment objective" not in text
     assert "Programme A workshop 2" not in text
-    assert "Une copie de cette synthèse a été remise à Alice Martin" in text
+    assert (
+        "Une copie de cette synthèse a été remise à Mme Alice Martin, que nous avons invitée"
+        in text
+    )
     assert letter.copy_given_to_patient
 
 
@@ -216,7 +226,7 @@ def test_content_over_one_page_is_refused_naming_the_longest_texts(
     )[:880]
     for objective in alice_enrollment.objectives:
         objective.text = ("Un objectif personnalisé formulé avec beaucoup de détails. " * 6)[:300]
-    for number in range(14):
+    for number in range(30):
         workshop = alice_enrollment.programme.workshops[0].__class__(
             title=f"Atelier supplémentaire numéro {number} sur la vie quotidienne avec la maladie"
         )
@@ -228,7 +238,7 @@ def test_content_over_one_page_is_refused_naming_the_longest_texts(
     message = refused.value.problems[0]
     assert "il doit tenir sur une page A4" in message
     assert f"la synthèse du BEP ({len(alice_enrollment.bep_synthesis)} caractères)" in message
-    assert "les ateliers prévus (16 éléments" in message
+    assert "les ateliers prévus (32 éléments" in message
     assert alice_enrollment.letters == []
 
 
@@ -275,14 +285,17 @@ def test_letter_carries_its_own_link_made_from_the_gp_share(
     letter = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     own = letters.letter_share(letter)
     assert own is not None and own.id != share.id
-    assert own.label == "Lien du courrier au Dr Alice GP"
+    reference = letters.letter_reference(letter.public_id)
+    assert own.label == f"Lien du courrier au Dr Alice GP, réf. {reference}"
     assert own.sections == share.sections and own.expires_at == share.expires_at
     url = url_of(own)
     assert "share_url" not in letter.snapshot and letter.snapshot["has_link"] is True
     text = pdf_text(letter.pdf)
-    assert "La synthèse à jour, contrôlée par le patient" in text
+    assert "La synthèse à jour, contrôlée par la patiente" in text
+    # The link is the QR code and its short reference: no bearer URL spelled out.
+    assert f"Scannez le QR code pour l'ouvrir (lien réf. {reference})." in text
     flat = text.replace(" ", "").replace("-", "")
-    assert url.replace("-", "") in flat
+    assert url.replace("-", "") not in flat and "/s/" not in text
     assert url_of(share).replace("-", "") not in flat
     images = [image for page in PdfReader(io.BytesIO(letter.pdf)).pages for image in page.images]
     assert images, "the QR code is embedded"
@@ -372,10 +385,12 @@ def test_hostile_text_is_printed_literally_and_nothing_is_fetched(
     start = letters.issue_letter(alice_enrollment, LetterKind.START, claire)
     end = letters.issue_letter(alice_enrollment, LetterKind.END, claire)
     start_text, end_text = pdf_text(start.pdf), pdf_text(end.pdf)
+    # Compared without spaces: a long payload may wrap anywhere on the page.
+    start_flat, end_flat = start_text.replace(" ", ""), end_text.replace(" ", "")
     for payload in HOSTILE:
-        assert payload in start_text, payload
+        assert payload.replace(" ", "") in start_flat, payload
     for payload in HOSTILE[:4]:
-        assert payload in end_text, payload
+        assert payload.replace(" ", "") in end_flat, payload
     for letter, text in ((start, start_text), (end, end_text)):
         assert "root:" not in text
         reader = PdfReader(io.BytesIO(letter.pdf))

@@ -80,10 +80,13 @@ def test_letter_is_sent_to_the_gp_secure_address_with_the_pdf(client, db, issued
     assert inbox.envelopes[0].rcpt_tos == ["gp-alice@medecin.mssante.fr"]
     message = inbox.messages()[0]
     assert message["To"] == "gp-alice@medecin.mssante.fr"
+    # The subject never names the patient: the programme and the letter's reference.
     assert message["Subject"] == (
-        "Synthèse du Bilan Éducatif Partagé et du programme personnalisé"
-        " – Alice Martin – Programme A"
+        f"Courrier ETP — programme Programme A — réf. {letters.letter_reference(issued.public_id)}"
     )
+    assert "Alice" not in message["Subject"] and "Martin" not in message["Subject"]
+    # No service mailbox filled in: the app's own sender.
+    assert message["From"] == client.application.config["MAIL_FROM"]
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["synthese-bep-martin-v1.pdf"]
     assert attachments[0].get_content_type() == "application/pdf"
@@ -123,7 +126,7 @@ def test_message_carries_the_letters_own_link_never_the_gp_share(
     assert send(client, letter).status_code == 302
     message = inbox.messages()[0]
     body = message.get_body(("plain",)).get_content()
-    assert "La synthèse à jour, contrôlée par le patient" in body
+    assert "La synthèse à jour, contrôlée par la patiente" in body
     assert own_url in body and gp_url not in body
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content() == letter.pdf  # the copy with the letter's own link
@@ -223,4 +226,5 @@ def test_a_name_saved_with_a_line_break_still_sends_the_letter(client, db, issue
     assert envelope.rcpt_tos == ["gp-alice@medecin.mssante.fr"]
     [message] = inbox.messages()
     assert message["Bcc"] is None
-    assert "\n" not in message["Subject"] and "Bcc: someone@evil.example" in message["Subject"]
+    assert "\n" not in message["Subject"] and "Bcc" not in message["Subject"]
+    assert "someone@evil.example" not in message.get_body(("plain",)).get_content()

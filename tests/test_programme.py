@@ -125,7 +125,9 @@ def test_copy_handed_to_the_patient_invites_them_to_book_their_gp(
 def test_patient_without_programme_is_told_so(client, db) -> None:
     make_patient("Carol")
     sign_in(client, "carol@example.org")
-    assert "pas encore inclus(e)" in client.get("/programme/").get_data(as_text=True)
+    assert "Vous ne suivez pas encore de programme" in client.get("/programme/").get_data(
+        as_text=True
+    )
 
 
 def test_team_text_is_escaped_on_the_patients_page(client, alice_enrollment, db) -> None:

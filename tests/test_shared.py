@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import json
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -53,8 +54,8 @@ def test_recipient_sees_who_shared_and_until_when(client, db, alice) -> None:
         share = make_share(alice, expiry=shares.Expiry.MONTH)
         db.commit()
         html = client.get(path_of(share)).get_data(as_text=True)
-    assert "Partagé par le patient le 1 novembre 2026" in html
-    assert "valable jusqu'au 1 décembre 2026" in html
+    assert "Partagée par la patiente le 1er novembre 2026" in html
+    assert "valable jusqu'au 1er décembre 2026" in html
 
 
 def test_each_section_shows_when_it_was_last_updated(client, db, alice) -> None:
@@ -389,8 +390,19 @@ def test_free_text_comes_out_escaped_in_the_recipient_view(client, db, alice, pa
     for name in (
         "situations",
         "what_to_do",
-        "critical_action",
+        "immediate_drug",
+        "immediate_dose",
+        "immediate_routes",
+        "then_treatment",
+        "fluids",
+        "checks",
         "what_to_avoid",
+        "contraindicated_drugs",
+        "anaesthesia",
+        "orientation",
+        "vital_treatment",
+        "treating_physician",
+        "treating_physician_phone",
         "reference_centre",
         "reference_centre_phone",
     ):
@@ -514,7 +526,11 @@ def test_demo_prints_a_gp_link_that_opens_every_section(app, client, db) -> None
     response = client.get(links[0].replace("https://pathway.test", ""))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Camille Lefèvre" in html and "Hydrocortisone 100 mg IM" in html
+    assert "Camille Lefèvre" in html
+    text = unescape(html)
+    assert "Hydrocortisone 100 mg IV, ou IM/SC si pas d'abord veineux, immédiatement" in text
+    # The ETP sections are the team's, never signed with the patient's name.
+    assert "par l'équipe d'ETP — Claire Dubois" in text
     assert 'id="conversation"' in html
 
 

@@ -113,10 +113,14 @@ def test_identity_protocol_and_life_context_are_saved(client, db, alice) -> None
     protocol = {
         "situations": "Vomissements",
         "what_to_do": "Injecter",
-        "critical_action": "Hydrocortisone 100 mg IM",
+        "immediate_drug": "Hydrocortisone",
+        "immediate_dose": "100 mg",
+        "immediate_routes": "IM",
         "what_to_avoid": "Étomidate",
         "reference_centre": "CRMR Angers",
+        "reference_centre_kind": "reference",
         "reference_centre_phone": "02 41 35 36 37",
+        "reference_centre_24h": "y",
     }
     assert client.submit("/patient/emergency-protocol", protocol).status_code == 302
     assert (
@@ -124,7 +128,8 @@ def test_identity_protocol_and_life_context_are_saved(client, db, alice) -> None
     )
     db.refresh(alice)
     assert alice.first_name == "Alicia" and alice.phone == "06 11 22 33 44"
-    assert alice.emergency_protocol.critical_action == "Hydrocortisone 100 mg IM"
+    assert alice.emergency_protocol.immediate_action == "Hydrocortisone 100 mg IM"
+    assert alice.emergency_protocol.reference_centre_24h
     assert alice.life_context == "Je suis enseignante."
     html = client.get("/patient/").get_data(as_text=True)
     assert "Hydrocortisone 100 mg IM" in html and "Je suis enseignante." in html
@@ -244,7 +249,7 @@ def test_free_text_is_escaped_in_the_patient_pages(client, db, alice, payload) -
         {
             "situations": payload,
             "what_to_do": payload,
-            "critical_action": payload[:200],
+            "immediate_drug": payload[:120],
             "what_to_avoid": payload,
             "reference_centre": payload,
         },

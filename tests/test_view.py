@@ -70,9 +70,14 @@ def test_etp_progress_groups_each_programme_in_order_and_reads_no_other_patient(
     assert a["competencies"] == []
     assert b["workshops"] == []
     assert b["competencies"] == [
-        {"text": "Adapts the dose when ill", "is_acquired": True},
-        {"text": "Injects hydrocortisone", "is_acquired": False},
+        {"text": "Adapts the dose when ill", "status": "acquired"},
+        {"text": "Injects hydrocortisone", "status": "in_progress"},
     ]
+    assert b["competencies_by_status"] == [
+        {"status": "acquired", "texts": ["Adapts the dose when ill"]},
+        {"status": "in_progress", "texts": ["Injects hydrocortisone"]},
+    ]
+    assert a["bep_synthesis"] == "Alice BEP synthesis" and a["gp_topics"] == "Alice GP topics"
     assert "Bob" not in repr(progress)
 
     assert section_data(app, alice, Section.TREATMENT_OBJECTIVES) == [

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
 from pathway.cards.card import birth_date_text
+from pathway.cards.fit import wrap
 from pathway.cards.qr import qr_png
 
 WIDTH, HEIGHT = 1170, 2532
@@ -38,32 +39,17 @@ def _wrap(
     draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int
 ) -> list[str]:
     """Split text into lines that fit the width (long words are cut)."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        while draw.textlength(word, font=font) > width:  # a word longer than a line
-            cut = len(word)
-            while cut > 1 and draw.textlength(word[:cut], font=font) > width:
-                cut -= 1
-            if line:
-                lines.append(line)
-                line = ""
-            lines.append(word[:cut])
-            word = word[cut:]
-        candidate = f"{line} {word}".strip()
-        if draw.textlength(candidate, font=font) <= width:
-            line = candidate
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    return lines
+    return wrap(text, lambda candidate: draw.textlength(candidate, font=font) <= width)
 
 
-def _lines(facts: dict[str, Any]) -> list[tuple[str, bool, int, tuple[int, int, int]]]:
-    """The texts to print, each with (bold, size, colour), in the patient's language."""
-    out: list[tuple[str, bool, int, tuple[int, int, int]]] = []
+Line = tuple[str, bool, int, tuple[int, int, int]]
+
+
+def lockscreen_lines(facts: dict[str, Any]) -> list[Line]:
+    """The texts the image prints, each with (bold, size, colour), in the patient's language
+    (call it inside force_locale). Allergies and intolerances are two lines: an intolerance
+    is never listed under « Allergies »."""
+    out: list[Line] = []
     born = birth_date_text(facts)
     out.append((facts["full_name"], True, 64, INK))
     if born:
@@ -71,12 +57,26 @@ def _lines(facts: dict[str, Any]) -> list[tuple[str, bool, int, tuple[int, int, 
     for condition in facts["conditions"]:
         code = f" · ORPHA:{condition['orphacode']}" if condition["orphacode"] else ""
         out.append((condition["label"] + code, False, 44, INK))
-    if facts["allergies"] is not None:
-        allergies = ", ".join(a["substance"] for a in facts["allergies"]) or _("none known")
-        out.append((_("Allergies: %(list)s", list=allergies), True, 44, INK))
-    if facts["critical_action"]:
+    if facts["immediate_action"]:
         out.append(
-            (_("In an emergency: %(action)s", action=facts["critical_action"]), True, 50, RED)
+            (_("In an emergency: %(action)s", action=facts["immediate_action"]), True, 50, RED)
+        )
+    if facts["allergies"] is not None:
+        allergies = ", ".join(
+            a["substance"] + (f" ({_('severe')})" if a["is_severe"] else "")
+            for a in facts["allergies"]
+        ) or _("none known")
+        if facts["more_allergies"]:
+            allergies += f" (+{facts['more_allergies']})"
+        out.append((_("Allergies: %(list)s", list=allergies), True, 44, INK))
+    if facts["intolerances"]:
+        intolerances = ", ".join(a["substance"] for a in facts["intolerances"])
+        if facts["more_intolerances"]:
+            intolerances += f" (+{facts['more_intolerances']})"
+        out.append((_("Intolerances: %(list)s", list=intolerances), False, 42, INK))
+    if facts["vital_treatment"]:
+        out.append(
+            (_("Never stop: %(treatment)s", treatment=facts["vital_treatment"]), True, 42, INK)
         )
     for contact in facts["contacts"]:
         out.append(
@@ -90,6 +90,52 @@ def _lines(facts: dict[str, Any]) -> list[tuple[str, bool, int, tuple[int, int, 
     return out
 
 
+TEXT_TOP = CLOCK_SPACE + 130 + 40
+# The type is made smaller, down to this, before a line is left out.
+SCALES = (1.0, 0.9, 0.8, 0.7)
+QR_SPACE = QR_SIZE + 110
+TEXT_BOTTOM = HEIGHT - BUTTON_SPACE - QR_SPACE
+
+
+class Placed(NamedTuple):
+    """One line of text as the image draws it."""
+
+    y: int
+    text: str
+    bold: bool
+    size: int
+    colour: tuple[int, int, int]
+
+
+def _place(draw: ImageDraw.ImageDraw, lines: list[Line], scale: float) -> tuple[list[Placed], bool]:
+    """Lay the lines out at `scale`, each one whole or not at all; whether all fitted."""
+    placed: list[Placed] = []
+    y = TEXT_TOP
+    for text, bold, size, colour in lines:
+        size = round(size * scale)
+        wrapped = _wrap(draw, text, _font(size, bold), WIDTH - 2 * MARGIN)
+        step = int(size * 1.25)
+        if y + step * (len(wrapped) - 1) + size > TEXT_BOTTOM:
+            return placed, False  # never half an item, never over the QR code
+        for line in wrapped:
+            placed.append(Placed(y, line, bold, size, colour))
+            y += step
+        y += 14
+    return placed, True
+
+
+def lockscreen_layout(draw: ImageDraw.ImageDraw, lines: list[Line]) -> list[Placed]:
+    """Where each line goes, between the title band and the QR code, in the largest type at
+    which every line fits; if none does, the first lines (the most urgent) whole, and the
+    link has the rest."""
+    placed: list[Placed] = []
+    for scale in SCALES:
+        placed, complete = _place(draw, lines, scale)
+        if complete:
+            return placed
+    return placed
+
+
 def render_lockscreen(facts: dict[str, Any], url: str) -> bytes:
     """The lock-screen PNG (1170 × 2532)."""
     image = Image.new("RGB", (WIDTH, HEIGHT), INK)
@@ -97,7 +143,7 @@ def render_lockscreen(facts: dict[str, Any], url: str) -> bytes:
     with force_locale(facts["locale"]):
         title = _("MEDICAL EMERGENCY")
         scan = _("Scan for up-to-date information")
-        lines = _lines(facts)
+        lines = lockscreen_lines(facts)
     # A red band under the clock says at a glance what this is.
     y = CLOCK_SPACE
     draw.rectangle((0, y, WIDTH, y + 130), fill=RED)
@@ -107,20 +153,11 @@ def render_lockscreen(facts: dict[str, Any], url: str) -> bytes:
     # White panel for the facts and the QR code: dark text on white reads in sunlight.
     panel_bottom = HEIGHT - BUTTON_SPACE
     draw.rectangle((0, y, WIDTH, panel_bottom), fill=PAPER)
-    y += 40
-    qr_space = QR_SIZE + 110
-    text_bottom = panel_bottom - qr_space
-    for text, bold, size, colour in lines:
-        font = _font(size, bold)
-        for line in _wrap(draw, text, font, WIDTH - 2 * MARGIN):
-            if y + size > text_bottom:
-                break  # never draw over the QR code: the link has the rest
-            draw.text((MARGIN, y), line, font=font, fill=colour)
-            y += int(size * 1.25)
-        y += 14
+    for line in lockscreen_layout(draw, lines):
+        draw.text((MARGIN, line.y), line.text, font=_font(line.size, line.bold), fill=line.colour)
     qr = Image.open(io.BytesIO(qr_png(url, box_size=12))).convert("RGB")
     qr = qr.resize((QR_SIZE, QR_SIZE), Image.Resampling.NEAREST)
-    qr_top = panel_bottom - qr_space
+    qr_top = panel_bottom - QR_SPACE
     image.paste(qr, ((WIDTH - QR_SIZE) // 2, qr_top))
     draw.text(
         (WIDTH // 2, qr_top + QR_SIZE + 45), scan, font=_font(42, True), fill=INK, anchor="mm"

@@ -3,10 +3,11 @@
 Public interface (others call these):
     issue_letter, send_letter, preview_letter, get_letter, get_patient_letter,
     patient_letters, shared_letters, load_letter_pdf, load_addressed_pdf, letter_share,
-    letter_filename,
+    letter_filename, letter_reference, workshop_format,
     LetterError, ConsentRequired, SendFailed.
 """
 
+from pathway.letters.compose import workshop_format
 from pathway.letters.service import (
     ConsentRequired,
     LetterError,
@@ -18,6 +19,7 @@ from pathway.letters.service import (
     kind_title,
     latest_letters,
     letter_filename,
+    letter_reference,
     letter_share,
     load_addressed_pdf,
     load_letter_pdf,
@@ -38,6 +40,7 @@ __all__ = [
     "kind_title",
     "latest_letters",
     "letter_filename",
+    "letter_reference",
     "letter_share",
     "load_addressed_pdf",
     "load_letter_pdf",
@@ -45,4 +48,5 @@ __all__ = [
     "preview_letter",
     "send_letter",
     "shared_letters",
+    "workshop_format",
 ]

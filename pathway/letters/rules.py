@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 # "Une synthèse du Bilan qui ne dépasse pas une dizaine de lignes": about 95 characters
 # per printed line in the letter's layout.
@@ -57,6 +58,16 @@ def _common(values: dict[str, Any]) -> list[str]:
         )
     if not values["programme"]["hospital"].strip():
         problems.append(_("Fill in the programme's hospital (letter header)."))
+    patient = values["patient"]
+    if patient["sex"] is None:
+        problems.append(
+            _(
+                "Fill in the patient's sex in their identity: the letter prints it, as the "
+                "identity rules ask, and agrees with it."
+            )
+        )
+    if not patient["birth_date"]:
+        problems.append(_("Fill in the patient's date of birth: the letter prints it."))
     if values["gp"] is None or not values["gp"]["name"].strip():
         problems.append(
             _(
@@ -74,14 +85,19 @@ def _start(values: dict[str, Any]) -> list[str]:
     if not bep:
         problems.append(_("Write the BEP synthesis (about ten lines at most)."))
     elif len(bep) > BEP_MAX_CHARS or lines > BEP_MAX_LINES:
+        has = ngettext(
+            "it has %(n)d characters and %(num)d line",
+            "it has %(n)d characters and %(num)d lines",
+            lines,
+            n=len(bep),
+        )
         problems.append(
             _(
                 "Shorten the BEP synthesis to about ten lines: at most %(max)d characters "
-                "and %(lines)d lines (it has %(n)d characters and %(has)d lines).",
+                "and %(lines)d lines (%(has)s).",
                 max=BEP_MAX_CHARS,
                 lines=BEP_MAX_LINES,
-                n=len(bep),
-                has=lines,
+                has=has,
             )
         )
     objectives = values["objectives"]
@@ -147,10 +163,11 @@ def too_long_message(values: dict[str, Any], pages: int) -> str:
             parts.append(_("%(what)s (%(n)d characters)", what=label, n=size))
         else:
             parts.append(
-                _(
-                    "%(what)s (%(count)d items, %(n)d characters)",
+                ngettext(
+                    "%(what)s (%(num)d item, %(n)d characters)",
+                    "%(what)s (%(num)d items, %(n)d characters)",
+                    len(value),
                     what=label,
-                    count=len(value),
                     n=size,
                 )
             )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, pgettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -17,10 +17,17 @@ from sqlalchemy.orm import defer
 
 from pathway import audit, notifications
 from pathway.cards.qr import qr_data_uri
-from pathway.db import session, utcnow
+from pathway.db import new_public_id, session
 from pathway.documents import DocumentError, render_pdf
+from pathway.i18n import agree
+from pathway.images import stored_logo
 from pathway.letters import rules
-from pathway.letters.compose import compose, letter_css, render_letter_html
+from pathway.letters.compose import (
+    compose,
+    letter_css,
+    render_letter_html,
+    warnings_before_issue,
+)
 from pathway.mail import Attachment, MailError, send_mail
 from pathway.models import (
     Enrollment,
@@ -33,7 +40,7 @@ from pathway.models import (
     User,
 )
 from pathway.programme import consent
-from pathway.programme.enrollments import programmes_of
+from pathway.programme.enrollments import PARIS, local_today, programmes_of
 from pathway.rules import RuleBroken
 from pathway.sharing.shares import active_gp_share, derive_share, is_active, share_url
 
@@ -73,7 +80,24 @@ class Preview:
     values: dict[str, Any]
     html: Markup
     problems: list[str] = field(default_factory=list)
+    # What to look at before issuing, though the letter may be issued as it is.
+    warnings: list[str] = field(default_factory=list)
     pages: int = 0
+
+
+# A letter's reference, printed on it and in its message's subject: 8 characters of an
+# alphabet with no look-alikes (no I, L, O, U), grouped by four.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def letter_reference(public_id: str) -> str:
+    """The short reference of a letter, as a person reads it out: « K7Q2-9XMA ».
+
+    Derived from the letter's random identifier by a hash, so it opens nothing and names
+    nothing; it tells which letter, and which of the patient's links, one is speaking of."""
+    digest = int.from_bytes(hashlib.sha256(public_id.encode()).digest()[:5], "big")
+    chars = [_REFERENCE_ALPHABET[(digest >> (5 * i)) & 31] for i in range(8)]
+    return "".join(chars[:4]) + "-" + "".join(chars[4:])
 
 
 def _letter_locale(educator: User) -> str:
@@ -81,35 +105,58 @@ def _letter_locale(educator: User) -> str:
 
 
 def _compose(
-    enrollment: Enrollment, kind: LetterKind, educator: User, copy: bool, *, has_link: bool
+    enrollment: Enrollment,
+    kind: LetterKind,
+    educator: User,
+    copy: bool,
+    *,
+    origin: Share | None,
+    reference: str = "",
 ) -> dict[str, Any]:
     return compose(
         enrollment,
         kind,
         locale=_letter_locale(educator),
-        issued_on=utcnow().date(),
+        issued_on=local_today(),
         consent=consent.active_consent(enrollment),
         copy_given_to_patient=copy and kind == LetterKind.END,
-        has_link=has_link,
+        has_link=origin is not None,
+        educator=educator,
+        reference=reference,
+        # The letter's own link is made from the GP link: the same expiry, replies if it takes them.
+        link_expires_on=(
+            origin.expires_at.astimezone(PARIS).date()
+            if origin is not None and origin.expires_at is not None
+            else None
+        ),
+        link_takes_replies=origin is not None and origin.allow_replies,
     )
 
 
-def _link_label(patient: Patient) -> str:
-    """The name of a letter's link among the patient's links, in the patient's language."""
+def _link_label(patient: Patient, reference: str) -> str:
+    """The name of a letter's link among the patient's links, in the patient's language,
+    with the reference printed beside its QR code on the letter."""
     gp = patient.gp
     name = gp.name.strip() if gp is not None else ""
     with force_locale(patient.user.locale if patient.user is not None else "fr"):
         if not name:
-            return _("Letter link for your GP")
+            return _("Letter link for your GP, ref. %(reference)s", reference=reference)
         if not name.lower().startswith(("dr ", "dr.", "docteur ")):
             name = f"Dr {name}"
-        return _("Letter link for %(gp)s", gp=name)
+        return _("Letter link for %(gp)s, ref. %(reference)s", gp=name, reference=reference)
 
 
-def _render(values: dict[str, Any], link: str | None = None) -> tuple[bytes, int]:
+def _logo(enrollment: Enrollment) -> str | None:
+    clean = stored_logo(enrollment.programme.logo, enrollment.programme.logo_type)
+    return clean.data_uri() if clean is not None else None
+
+
+def _render(
+    values: dict[str, Any], link: str | None = None, logo: str | None = None
+) -> tuple[bytes, int]:
     """The PDF and its page count: the addressee's copy with `link`, else the reader copy."""
     qr = qr_data_uri(link) if link else None
-    html = render_letter_html(values, standalone=True, link=link, qr_data_uri=qr)
+    html = render_letter_html(values, standalone=True, link=link, qr_data_uri=qr, logo=logo)
     try:
         rendered = render_pdf(html, letter_css())
     except DocumentError:
@@ -131,16 +178,21 @@ def preview_letter(
 
     No link is made for a preview: the educator sees the placeholder every reader but the
     GP sees, the same size as the link printed on the GP's copy."""
-    has_link = active_gp_share(enrollment.patient) is not None
-    values = _compose(enrollment, kind, educator, copy_given_to_patient, has_link=has_link)
+    origin = active_gp_share(enrollment.patient)
+    # The reference is given at issue; the preview holds its place with one of the same size.
+    values = _compose(
+        enrollment, kind, educator, copy_given_to_patient, origin=origin, reference="XXXX-XXXX"
+    )
+    logo = _logo(enrollment)
     # The fragment comes from a fixed, autoescaping template: every user value in it is escaped.
-    fragment = render_letter_html(values, standalone=False)
+    fragment = render_letter_html(values, standalone=False, logo=logo)
     preview = Preview(values=values, html=Markup(fragment))  # noqa: S704 (escaped template output)
     preview.problems = rules.check_letter(values)
+    preview.warnings = warnings_before_issue(enrollment, kind, local_today())
     if not consent.has_active_consent(enrollment):
         preview.problems.insert(0, ConsentRequired().problems[0])
     if not preview.problems:
-        _pdf, preview.pages = _render(values)
+        _pdf, preview.pages = _render(values, logo=logo)
         if preview.pages > 1:
             preview.problems.append(rules.too_long_message(values, preview.pages))
     return preview
@@ -173,20 +225,25 @@ def issue_letter(
     (`reader_pdf`), the same page with a placeholder, is what everyone else gets."""
     _require_consent(enrollment, educator, {"enrollment": enrollment.id})
     origin = active_gp_share(enrollment.patient)
+    public_id = new_public_id()
+    reference = letter_reference(public_id)
     values = _compose(
-        enrollment, kind, educator, copy_given_to_patient, has_link=origin is not None
+        enrollment, kind, educator, copy_given_to_patient, origin=origin, reference=reference
     )
     problems = rules.check_letter(values)
     if problems:
         raise LetterError(problems)
-    reader_pdf, pages = _render(values)
+    logo = _logo(enrollment)
+    reader_pdf, pages = _render(values, logo=logo)
     if pages != 1:
         raise LetterError([rules.too_long_message(values, pages)])
     link_share: Share | None = None
     pdf = reader_pdf
     if origin is not None:
-        link_share = derive_share(origin, label=_link_label(enrollment.patient), actor=educator)
-        pdf, pages = _render(values, share_url(link_share))
+        link_share = derive_share(
+            origin, label=_link_label(enrollment.patient, reference), actor=educator
+        )
+        pdf, pages = _render(values, share_url(link_share), logo=logo)
         if pages != 1:
             raise LetterError([rules.too_long_message(values, pages)])
     version = (
@@ -198,6 +255,7 @@ def issue_letter(
         or 0
     ) + 1
     letter = Letter(
+        public_id=public_id,
         enrollment=enrollment,
         kind=kind,
         version=version,
@@ -271,23 +329,41 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
     withdrawn = link is None and letter.link is not None
     attachment = load_letter_pdf(letter) if withdrawn else load_addressed_pdf(letter)
     programme = enrollment.programme
+    reference = letter.snapshot.get("reference") or letter_reference(letter.public_id)
     with force_locale(letter.locale):
         title = kind_title(letter.kind)
-        subject = f"{title} – {patient.full_name} – {programme.name}"
+        # The subject never names the patient: a mailbox's list of messages is read by more
+        # people than the message itself. The body says no more than the letter attached.
+        subject = _(
+            "ETP letter — programme %(programme)s — ref. %(reference)s",
+            programme=programme.name,
+            reference=reference,
+        )
         body = _(
-            'Dear Doctor,\n\nPlease find attached the letter "%(title)s" about your patient '
-            '%(patient)s, from the therapeutic education programme "%(programme)s" '
-            "(%(hospital)s).\n",
+            'Dear Doctor,\n\nPlease find attached the letter "%(title)s" (ref. %(reference)s) '
+            'from the therapeutic education programme "%(programme)s" (%(hospital)s), '
+            "about one of your patients, named in the letter.\n",
             title=title,
-            patient=patient.full_name,
+            reference=reference,
             programme=programme.name,
             hospital=programme.hospital,
         )
         if link:
-            body += "\n" + _(
-                "The up-to-date summary, controlled by the patient, through a link made for "
-                "you alone that the patient can withdraw at any time:\n%(link)s\n",
-                link=link,
+            sex = patient.sex.value if patient.sex is not None else None
+            body += "\n" + agree(
+                sex,
+                pgettext(
+                    "feminine",
+                    "The up-to-date summary, controlled by the patient, through a link made for "
+                    "you alone that the patient can withdraw at any time:\n%(link)s\n",
+                    link=link,
+                ),
+                pgettext(
+                    "masculine",
+                    "The up-to-date summary, controlled by the patient, through a link made for "
+                    "you alone that the patient can withdraw at any time:\n%(link)s\n",
+                    link=link,
+                ),
             )
         body += "\n" + _(
             "To reach us directly: %(name)s, %(phone)s, %(email)s\n",
@@ -301,6 +377,7 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
             subject,
             body,
             attachments=(Attachment(filename=letter_filename(letter), content=attachment),),
+            sender=programme.sender_email or None,
         )
     except MailError:
         raise SendFailed(

@@ -3,7 +3,7 @@
 Importing this package registers every table on Base.metadata (Alembic needs that).
 """
 
-from pathway.models.accounts import Invitation, RecoveryCode, Role, User
+from pathway.models.accounts import Invitation, RecoveryCode, Role, SignInSession, User
 from pathway.models.audit import AuditEvent
 from pathway.models.exchanges import Contribution, ContributionStatus, Message, Notification
 from pathway.models.letters import Letter, LetterDispatch, LetterKind, LetterLink
@@ -12,16 +12,20 @@ from pathway.models.patients import (
     Allergy,
     CareRole,
     CareTeamMember,
+    CentreKind,
     Condition,
     EmergencyContact,
     EmergencyProtocol,
     Medication,
     Patient,
+    SectionAuthor,
     SectionUpdate,
+    Sex,
 )
 from pathway.models.programmes import (
     AttendanceStatus,
     Competency,
+    CompetencyStatus,
     Consent,
     Enrollment,
     InvitationAnswer,
@@ -42,7 +46,9 @@ __all__ = [
     "CardPage",
     "CareRole",
     "CareTeamMember",
+    "CentreKind",
     "Competency",
+    "CompetencyStatus",
     "Condition",
     "Consent",
     "Contribution",
@@ -67,10 +73,13 @@ __all__ = [
     "ProgrammeInvitation",
     "RecoveryCode",
     "Role",
+    "SectionAuthor",
     "SectionUpdate",
+    "Sex",
     "Share",
     "ShareArtifact",
     "ShareKind",
+    "SignInSession",
     "User",
     "Workshop",
     "WorkshopAttendance",

@@ -1,4 +1,5 @@
-"""Accounts: users and the invitations that let a patient choose a password."""
+"""Accounts: users, their signed-in sessions, and the invitations that let a patient choose a
+password."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pathway.db import Base, created_at, intpk, new_public_id, patient_fk
+from pathway.db import Base, created_at, intpk, new_public_id, patient_fk, utcnow
 
 if TYPE_CHECKING:
     from pathway.models.patients import Patient
@@ -32,9 +33,12 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role]
     display_name: Mapped[str] = mapped_column(String(120), default="")
+    # A team member's signature on the letters they issue: profession, RPPS number if any.
+    profession: Mapped[str] = mapped_column(String(120), default="")
+    rpps: Mapped[str | None] = mapped_column(String(11))
     locale: Mapped[str] = mapped_column(String(5), default="fr")
     is_active: Mapped[bool] = mapped_column(default=True)
-    # Part of the session identifier: bumping it signs out every existing session.
+    # Bumping it signs out every existing session (and a pending two-step sign-in).
     session_version: Mapped[int] = mapped_column(default=1)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
@@ -50,8 +54,16 @@ class User(Base):
         secondary="programme_members", back_populates="educators"
     )
 
-    # Flask-Login protocol. get_id carries the session version, so a cookie copied
-    # before a logout-everywhere, a password change or a deactivation stops working.
+    if TYPE_CHECKING:
+        # Not a column: the random id of the sign-in this object was loaded for, set by
+        # pathway.auth.sessions (start_session, load_user); only its hash is stored.
+        sign_in_token: str | None
+    else:
+        sign_in_token = None
+
+    # Flask-Login protocol. get_id carries the random id of the server-side session
+    # (SignInSession), so a cookie copied before a sign-out, a sign-out everywhere, a
+    # password change or a deactivation stops working.
     @property
     def is_authenticated(self) -> bool:
         return True
@@ -61,11 +73,34 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if self.sign_in_token is None:
+            raise RuntimeError("sign users in with pathway.auth.sessions.start_session")
+        return f"{self.id}:{self.sign_in_token}"
 
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.EDUCATOR, Role.ADMIN)
+
+
+class SignInSession(Base):
+    """One signed-in browser. Its cookie carries a random id (256 bits); the table keeps only
+    the id's SHA-256, so a copy of the table opens no session.
+
+    The database is the truth on every worker and host: deleting the row (sign-out, sign-out
+    everywhere, password change, two-factor reset) ends the session on the next request.
+    A session also ends once idle or old past the limits (SESSION_IDLE_MINUTES for staff,
+    PATIENT_SESSION_IDLE_MINUTES for patients, SESSION_HOURS); the purge deletes those rows.
+    """
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The user's session_version at sign-in: a bump ends the session even if its row stays.
+    session_version: Mapped[int]
+    created_at: Mapped[created_at]
+    # Written at most once a minute (pathway.auth.sessions.TOUCH_SECONDS), not on every request.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Invitation(Base):

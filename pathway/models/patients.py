@@ -24,6 +24,13 @@ def full_name(first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}"
 
 
+class Sex(enum.StrEnum):
+    """A person's sex as the identity rules record it (the INS's); letters agree with it."""
+
+    FEMALE = "F"
+    MALE = "M"
+
+
 class Patient(Base):
     """The person a summary is about; owns every section and share."""
 
@@ -33,9 +40,18 @@ class Patient(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), unique=True
     )
+    # The first name and the name the person uses (« nom utilisé »), on every page.
     first_name: Mapped[str] = mapped_column(String(80))
     last_name: Mapped[str] = mapped_column(String(80))
     birth_date: Mapped[dt.date | None]
+    # The identity the team checked, as letters print it (the identity rules' strict
+    # traits): sex, birth name and birth first names (empty: the same as the used ones),
+    # and the INS with its OID, stored only once its key has been checked.
+    sex: Mapped[Sex | None]
+    birth_name: Mapped[str] = mapped_column(String(80), default="")
+    birth_first_names: Mapped[str] = mapped_column(String(200), default="")
+    ins: Mapped[str | None] = mapped_column(String(15))
+    ins_oid: Mapped[str | None] = mapped_column(String(40))
     phone: Mapped[str | None] = mapped_column(String(40))
     # "What I want my professionals to know", in the patient's own words.
     life_context: Mapped[str] = mapped_column(Text, default="")
@@ -80,6 +96,13 @@ class Patient(Base):
         return next((m for m in self.care_team if m.role == CareRole.GP), None)
 
 
+class SectionAuthor(enum.StrEnum):
+    """Who wrote a section: the patient, or their therapeutic education team."""
+
+    PATIENT = "patient"
+    TEAM = "team"
+
+
 class SectionUpdate(Base):
     """When, and by whom, one section of one patient's summary was last changed."""
 
@@ -91,6 +114,8 @@ class SectionUpdate(Base):
     section: Mapped[str] = mapped_column(String(40))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(120))
+    # The team's sections say « by the ETP team — <educator> », never the patient's name.
+    author_kind: Mapped[SectionAuthor] = mapped_column(default=SectionAuthor.PATIENT)
 
     patient: Mapped[Patient] = relationship(back_populates="section_updates")
 
@@ -118,8 +143,10 @@ class Medication(Base):
     name: Mapped[str] = mapped_column(String(200))
     dosage: Mapped[str] = mapped_column(String(200), default="")
     instructions: Mapped[str] = mapped_column(String(500), default="")
-    # Critical treatments are printed on the emergency card.
+    # A daily treatment that must never be stopped ("vital"): first on the emergency view.
     is_critical: Mapped[bool] = mapped_column(default=False)
+    # An emergency treatment (the injectable kit): given in a crisis, not every day.
+    is_emergency: Mapped[bool] = mapped_column(default=False)
 
     patient: Mapped[Patient] = relationship(back_populates="medications")
 
@@ -138,8 +165,19 @@ class Allergy(Base):
     patient: Mapped[Patient] = relationship(back_populates="allergies")
 
 
+class CentreKind(enum.StrEnum):
+    """The label of the rare-disease centre that follows the patient."""
+
+    REFERENCE = "reference"  # centre de référence maladies rares (CRMR)
+    COMPETENCE = "competence"  # centre de compétence maladies rares (CCMR)
+
+
 class EmergencyProtocol(Base):
-    """What to do in a crisis, as on the French rare-disease emergency card."""
+    """What to do in a crisis, as on the French rare-disease emergency card.
+
+    Every field is optional and printed only when entered: what is not known is left to the
+    team that follows the patient, never filled with a default.
+    """
 
     __tablename__ = "emergency_protocols"
 
@@ -148,14 +186,44 @@ class EmergencyProtocol(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), unique=True
     )
     situations: Mapped[str] = mapped_column(Text, default="")
+    # The immediate action, printed on the wallet card in the largest type that fits:
+    # drug, dose and routes, e.g. "Hydrocortisone" "100 mg" "IV, ou IM/SC si pas d'abord
+    # veineux, immédiatement".
+    immediate_drug: Mapped[str] = mapped_column(String(200), default="")
+    immediate_dose: Mapped[str] = mapped_column(String(80), default="")
+    immediate_routes: Mapped[str] = mapped_column(String(200), default="")
+    # What follows: the next doses ("puis … / 24 h"), fluids, checks.
+    then_treatment: Mapped[str] = mapped_column(String(300), default="")
+    fluids: Mapped[str] = mapped_column(String(300), default="")
+    checks: Mapped[str] = mapped_column(String(300), default="")
     what_to_do: Mapped[str] = mapped_column(Text, default="")
-    # The one line printed on the wallet card, e.g. "Hydrocortisone 100 mg IM".
-    critical_action: Mapped[str] = mapped_column(String(200), default="")
     what_to_avoid: Mapped[str] = mapped_column(Text, default="")
+    contraindicated_drugs: Mapped[str] = mapped_column(Text, default="")
+    anaesthesia: Mapped[str] = mapped_column(Text, default="")
+    # Where to take the patient ("Orientation").
+    orientation: Mapped[str] = mapped_column(String(300), default="")
+    # The daily treatment that must never stop, printed with « Ne jamais arrêter ».
+    vital_treatment: Mapped[str] = mapped_column(String(200), default="")
+    treating_physician: Mapped[str] = mapped_column(String(200), default="")
+    treating_physician_phone: Mapped[str] = mapped_column(String(40), default="")
     reference_centre: Mapped[str] = mapped_column(String(200), default="")
+    reference_centre_kind: Mapped[CentreKind | None]
     reference_centre_phone: Mapped[str] = mapped_column(String(40), default="")
+    # Whether that number answers day and night: "24 h/24" is printed only when it does.
+    reference_centre_24h: Mapped[bool] = mapped_column(default=False)
 
     patient: Mapped[Patient] = relationship(back_populates="emergency_protocol")
+
+    @property
+    def immediate_action(self) -> str:
+        """The immediate action in one line: drug, dose, routes."""
+        return immediate_action(self.immediate_drug, self.immediate_dose, self.immediate_routes)
+
+
+def immediate_action(drug: str, dose: str, routes: str) -> str:
+    """The immediate action's line, from the parts entered (e.g. « Hydrocortisone 100 mg IV,
+    ou IM/SC si pas d'abord veineux, immédiatement »)."""
+    return " ".join(part.strip() for part in (drug, dose, routes) if part and part.strip())
 
 
 class EmergencyContact(Base):

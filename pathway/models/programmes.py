@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pathway.db import (
@@ -19,6 +19,7 @@ from pathway.db import (
     programme_fk,
     utcnow,
 )
+from pathway.models.patients import Sex
 
 if TYPE_CHECKING:
     from pathway.models.accounts import User
@@ -47,6 +48,19 @@ class Programme(Base):
     coordinator_name: Mapped[str] = mapped_column(String(120), default="")
     coordinator_phone: Mapped[str] = mapped_column(String(40), default="")
     coordinator_email: Mapped[str] = mapped_column(String(254), default="")
+    # The coordinator's function agrees with their sex (« Coordinatrice du programme »).
+    coordinator_sex: Mapped[Sex | None]
+    coordinator_profession: Mapped[str] = mapped_column(String(120), default="")
+    # The letterhead: the establishment's FINESS number (its Luhn key checked), the ARS's
+    # reference of the programme, the place letters are written in, the service's own
+    # secure mailbox (MSSanté) that letters are sent from, and a logo re-encoded by
+    # pathway.images (PNG or JPEG), read only to print a letter.
+    finess: Mapped[str] = mapped_column(String(9), default="")
+    ars_reference: Mapped[str] = mapped_column(String(80), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    sender_email: Mapped[str] = mapped_column(String(254), default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[created_at]
 
     educators: Mapped[list[User]] = relationship(
@@ -66,6 +80,8 @@ class Workshop(Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     is_collective: Mapped[bool] = mapped_column(default=True)
+    # How long one session lasts, when the catalogue says (« atelier collectif, 2 h »).
+    duration_minutes: Mapped[int | None]
 
     programme: Mapped[Programme] = relationship(back_populates="workshops")
 
@@ -159,18 +175,35 @@ class WorkshopAttendance(Base):
     workshop: Mapped[Workshop] = relationship()
 
 
+class CompetencyStatus(enum.StrEnum):
+    """Where the patient stands on a competency, as an ETP evaluation records it."""
+
+    ACQUIRED = "acquired"  # acquise
+    IN_PROGRESS = "in_progress"  # en cours d'acquisition
+    NOT_ACQUIRED = "not_acquired"  # non acquise
+
+
 class Competency(Base):
-    """A competency acquired or developed, in one personalised line."""
+    """A competency the patient works on, in one personalised line, and its status."""
 
     __tablename__ = "competencies"
 
     id: Mapped[intpk]
     enrollment_id: Mapped[enrollment_fk]
     text: Mapped[str] = mapped_column(String(300))
-    is_acquired: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[CompetencyStatus] = mapped_column(default=CompetencyStatus.ACQUIRED)
     created_at: Mapped[created_at]
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="competencies")
+
+    @property
+    def is_acquired(self) -> bool:
+        return self.status == CompetencyStatus.ACQUIRED
+
+    @is_acquired.setter
+    def is_acquired(self, acquired: bool) -> None:
+        # The two levels a team could record before the status existed.
+        self.status = CompetencyStatus.ACQUIRED if acquired else CompetencyStatus.IN_PROGRESS
 
 
 class Consent(Base):

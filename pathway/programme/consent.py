@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import url_for
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from pathway import audit, notifications
 from pathway.db import session, utcnow
+from pathway.i18n import format_day
 from pathway.models import Consent, Enrollment, User
 from pathway.rules import RuleBroken
 
@@ -123,7 +124,7 @@ def _tell_patient(
     if on is not None:
         # Stored as the sentence will read it: in the patient's language.
         with force_locale(user.locale or "fr"):
-            params["date"] = format_date(on, format="long")
+            params["date"] = format_day(on, "long")
     notifications.notify(
         user.id,
         kind,

@@ -92,6 +92,10 @@ PRESETS: dict[Audience, tuple[Section, ...]] = {
     Audience.OTHER: (Section.IDENTITY,),
 }
 
+# Sections the ETP team writes (the patient reads them, never edits them): their author is
+# always the team.
+TEAM_SECTIONS = frozenset({Section.ETP_PROGRESS, Section.TREATMENT_OBJECTIVES, Section.LETTERS})
+
 # Audiences that may be offered the reply form (two-way exchange).
 REPLYING_AUDIENCES = frozenset({Audience.GP, Audience.PHARMACIST, Audience.NURSE})
 

@@ -26,6 +26,7 @@ from pathway.models import (
     CareRole,
     CareTeamMember,
     Competency,
+    CompetencyStatus,
     Condition,
     EmergencyContact,
     EmergencyProtocol,
@@ -39,10 +40,9 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
-from pathway.models.patients import full_name
-from pathway.sharing.sections import SECTION_LABELS, Section
-
-ORPHANET_URL = "https://www.orpha.net/fr/disease/detail/{code}"
+from pathway.models.patients import full_name, immediate_action
+from pathway.orphanet import disease_url, urgences_url
+from pathway.sharing.sections import SECTION_LABELS, TEAM_SECTIONS, Section
 
 
 def _owned(*columns: Any) -> Select[Any]:
@@ -58,10 +58,16 @@ HEADER = select(
     Patient.first_name,
     Patient.last_name,
     Patient.birth_date,
+    Patient.sex,
     Patient.phone,
     Patient.life_context,
 ).where(Patient.id == bindparam("patient_id"))
-STAMPS = _owned(SectionUpdate.section, SectionUpdate.updated_at, SectionUpdate.updated_by)
+STAMPS = _owned(
+    SectionUpdate.section,
+    SectionUpdate.updated_at,
+    SectionUpdate.updated_by,
+    SectionUpdate.author_kind,
+)
 CONDITIONS = _owned(
     Condition.label,
     Condition.is_rare,
@@ -75,15 +81,34 @@ MEDICATIONS = _owned(
     Medication.dosage,
     Medication.instructions,
     Medication.is_critical,
+    Medication.is_emergency,
 )
 ALLERGIES = _owned(Allergy.substance, Allergy.reaction, Allergy.is_intolerance, Allergy.is_severe)
+# The protocol's fields, in the order a responder reads them; each one is shown only when
+# entered.
+PROTOCOL_TEXTS = (
+    "situations",
+    "immediate_drug",
+    "immediate_dose",
+    "immediate_routes",
+    "then_treatment",
+    "fluids",
+    "checks",
+    "what_to_do",
+    "what_to_avoid",
+    "contraindicated_drugs",
+    "anaesthesia",
+    "orientation",
+    "vital_treatment",
+    "treating_physician",
+    "treating_physician_phone",
+    "reference_centre",
+    "reference_centre_phone",
+)
 PROTOCOL = _owned(
-    EmergencyProtocol.situations,
-    EmergencyProtocol.what_to_do,
-    EmergencyProtocol.critical_action,
-    EmergencyProtocol.what_to_avoid,
-    EmergencyProtocol.reference_centre,
-    EmergencyProtocol.reference_centre_phone,
+    *(getattr(EmergencyProtocol, name) for name in PROTOCOL_TEXTS),
+    EmergencyProtocol.reference_centre_kind,
+    EmergencyProtocol.reference_centre_24h,
 )
 CONTACTS = _owned(
     EmergencyContact.name, EmergencyContact.relationship_label, EmergencyContact.phone
@@ -105,6 +130,8 @@ ENROLLMENTS = (
         Enrollment.id,
         Enrollment.started_on,
         Enrollment.ended_on,
+        Enrollment.bep_synthesis,
+        Enrollment.gp_topics,
         Programme.name,
         Programme.hospital,
         Programme.service,
@@ -133,7 +160,13 @@ OBJECTIVES = _enrolled(Objective.text, Objective.status, Objective.is_treatment_
 ATTENDANCES = _enrolled(
     WorkshopAttendance.status, WorkshopAttendance.scheduled_on, Workshop.title
 ).join(Workshop, Workshop.id == WorkshopAttendance.workshop_id)
-COMPETENCIES = _enrolled(Competency.text, Competency.is_acquired)
+COMPETENCIES = _enrolled(Competency.text, Competency.status)
+# How the GP reads the competencies: acquired first, then in progress, then not acquired.
+COMPETENCY_ORDER = (
+    CompetencyStatus.ACQUIRED,
+    CompetencyStatus.IN_PROGRESS,
+    CompetencyStatus.NOT_ACQUIRED,
+)
 
 
 class _Rows:
@@ -170,6 +203,9 @@ def build_view(patient_id: int, sections: tuple[Section, ...] | list[Section]) -
                 "label": SECTION_LABELS[section],  # translated if a page shows it
                 "updated_at": stamp.updated_at if stamp else None,
                 "updated_by": stamp.updated_by if stamp else None,
+                # The ETP team writes its sections, whatever a stamp says.
+                "by_team": section in TEAM_SECTIONS
+                or (stamp is not None and stamp.author_kind.value == "team"),
                 "data": BUILDERS[section](rows),
             }
         )
@@ -180,6 +216,8 @@ def build_view(patient_id: int, sections: tuple[Section, ...] | list[Section]) -
             "last_name": header.last_name,
             "full_name": full_name(header.first_name, header.last_name),
             "birth_date": header.birth_date,
+            # What the pages about them agree with (« partagée par la patiente »).
+            "sex": header.sex.value if header.sex else None,
         },
         "sections": built,
         "shown": [section.value for section in wanted],
@@ -202,10 +240,10 @@ def _conditions(rows: _Rows) -> list[dict[str, Any]]:
             "label": condition.label,
             "is_rare": condition.is_rare,
             "orphacode": condition.orphacode or "",
-            "orphanet_url": ORPHANET_URL.format(code=condition.orphacode)
-            if condition.orphacode
-            else "",
-            "guideline_url": condition.emergency_guideline_url or "",
+            "orphanet_url": disease_url(condition.orphacode),
+            # Only an Orphanet Urgences sheet entered by the team, checked again here: an
+            # address stored before the rule (another host, the disease page) is not shown.
+            "guideline_url": urgences_url(condition.emergency_guideline_url),
             "notes": condition.notes,
         }
         for condition in rows(CONDITIONS)
@@ -213,14 +251,18 @@ def _conditions(rows: _Rows) -> list[dict[str, Any]]:
 
 
 def _treatments(rows: _Rows) -> list[dict[str, Any]]:
-    # Critical treatments first: they matter most to whoever reads in a hurry.
-    medications = sorted(rows(MEDICATIONS), key=lambda m: (not m.is_critical, m.id))
+    # Vital treatments first, then the emergency ones: they matter most to whoever reads in
+    # a hurry.
+    medications = sorted(
+        rows(MEDICATIONS), key=lambda m: (not m.is_critical, not m.is_emergency, m.id)
+    )
     return [
         {
             "name": medication.name,
             "dosage": medication.dosage,
             "instructions": medication.instructions,
             "is_critical": medication.is_critical,
+            "is_emergency": medication.is_emergency,
         }
         for medication in medications
     ]
@@ -238,18 +280,18 @@ def _allergies(rows: _Rows) -> list[dict[str, Any]]:
     ]
 
 
-def _emergency_protocol(rows: _Rows) -> dict[str, str] | None:
+def _emergency_protocol(rows: _Rows) -> dict[str, Any] | None:
     protocol = next(iter(rows(PROTOCOL)), None)
     if protocol is None:
         return None
-    return {
-        "situations": protocol.situations,
-        "what_to_do": protocol.what_to_do,
-        "critical_action": protocol.critical_action,
-        "what_to_avoid": protocol.what_to_avoid,
-        "reference_centre": protocol.reference_centre,
-        "reference_centre_phone": protocol.reference_centre_phone,
-    }
+    values: dict[str, Any] = {name: getattr(protocol, name) or "" for name in PROTOCOL_TEXTS}
+    values["immediate_action"] = immediate_action(
+        values["immediate_drug"], values["immediate_dose"], values["immediate_routes"]
+    )
+    kind = protocol.reference_centre_kind
+    values["reference_centre_kind"] = kind.value if kind is not None else ""
+    values["reference_centre_24h"] = bool(protocol.reference_centre_24h)
+    return values
 
 
 def _emergency_contacts(rows: _Rows) -> list[dict[str, str]]:
@@ -297,6 +339,8 @@ def _etp_progress(rows: _Rows) -> list[dict[str, Any]]:
             },
             "started_on": enrollment.started_on,
             "ended_on": enrollment.ended_on,
+            "bep_synthesis": enrollment.bep_synthesis,
+            "gp_topics": enrollment.gp_topics,
             "objectives": [
                 {"text": o.text, "status": o.status.value} for o in objectives[enrollment.id]
             ],
@@ -313,10 +357,20 @@ def _etp_progress(rows: _Rows) -> list[dict[str, Any]]:
                 for a in attendances[enrollment.id]
             ],
             "competencies": [
-                {"text": c.text, "is_acquired": c.is_acquired} for c in competencies[enrollment.id]
+                {"text": c.text, "status": c.status.value} for c in competencies[enrollment.id]
             ],
+            "competencies_by_status": _competencies_by_status(competencies[enrollment.id]),
         }
         for enrollment in rows(ENROLLMENTS)
+    ]
+
+
+def _competencies_by_status(found: list[Row[Any]]) -> list[dict[str, Any]]:
+    """The competencies grouped by status, in COMPETENCY_ORDER, empty groups left out."""
+    return [
+        {"status": status.value, "texts": [c.text for c in found if c.status == status]}
+        for status in COMPETENCY_ORDER
+        if any(c.status == status for c in found)
     ]
 
 

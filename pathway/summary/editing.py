@@ -14,30 +14,35 @@ import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from pathway import orphanet
+from pathway.cards.card import action_size, vital_treatment_fits
 from pathway.db import Base, session, utcnow
 from pathway.inputs import has_control_characters, single_line_message
 from pathway.models import (
     Allergy,
     CareRole,
     CareTeamMember,
+    CentreKind,
     Condition,
     EmergencyContact,
     EmergencyProtocol,
     Medication,
     Patient,
+    SectionAuthor,
     SectionUpdate,
 )
+from pathway.models.patients import immediate_action
 from pathway.rules import RuleBroken
 from pathway.sharing.sections import Section
 
 ORPHACODE = re.compile(r"\d{1,7}")
+LONG_TEXT = 2000
 
 
 class SummaryError(RuleBroken):
@@ -60,7 +65,9 @@ ITEM_SECTIONS: dict[Section, ItemKind] = {
         ("label", "is_rare", "orphacode", "emergency_guideline_url", "notes"),
     ),
     Section.TREATMENTS: ItemKind(
-        Medication, "medications", ("name", "dosage", "instructions", "is_critical")
+        Medication,
+        "medications",
+        ("name", "dosage", "instructions", "is_critical", "is_emergency"),
     ),
     Section.ALLERGIES: ItemKind(
         Allergy, "allergies", ("substance", "reaction", "is_intolerance", "is_severe")
@@ -75,29 +82,57 @@ ITEM_SECTIONS: dict[Section, ItemKind] = {
     ),
 }
 IDENTITY_FIELDS = ("first_name", "last_name", "birth_date", "phone")
-PROTOCOL_FIELDS = (
+# The protocol's text fields; each is printed only when entered.
+PROTOCOL_TEXTS = (
     "situations",
+    "immediate_drug",
+    "immediate_dose",
+    "immediate_routes",
+    "then_treatment",
+    "fluids",
+    "checks",
     "what_to_do",
-    "critical_action",
     "what_to_avoid",
+    "contraindicated_drugs",
+    "anaesthesia",
+    "orientation",
+    "vital_treatment",
+    "treating_physician",
+    "treating_physician_phone",
     "reference_centre",
     "reference_centre_phone",
 )
+# Fields written as paragraphs; every other one is typed on one line (printed on one line of
+# the card, or dialled).
+PROTOCOL_MULTILINE = frozenset(
+    {"situations", "what_to_do", "what_to_avoid", "contraindicated_drugs", "anaesthesia"}
+)
+# The longest text each field holds (its column's length; long texts are capped like the
+# summary's other long texts).
+PROTOCOL_LIMITS = {
+    name: getattr(EmergencyProtocol.__table__.c, name).type.length or LONG_TEXT
+    for name in PROTOCOL_TEXTS
+}
+PHONE_CHARACTERS = re.compile(r"[0-9+().\s-]*")
 
 
-def touch_section(patient: Patient, section: Section, updated_by: str) -> None:
-    """Stamp a section as changed now by someone, and bump the summary's version.
+def touch_section(
+    patient: Patient,
+    section: Section,
+    updated_by: str,
+    author_kind: SectionAuthor = SectionAuthor.PATIENT,
+) -> None:
+    """Stamp a section as changed now by someone (the patient, or a member of the ETP team),
+    and bump the summary's version.
 
     Call it in the same transaction as the change itself. The version lets the
     access log say exactly which state of the summary each recipient saw.
     """
     # The change, its stamp and the version are flushed together (one flush, one version).
     with session.no_autoflush:
-        stamp = session.scalar(
-            select(SectionUpdate).where(
-                SectionUpdate.patient_id == patient.id, SectionUpdate.section == section.value
-            )
-        )
+        # The patient's stamps, with those of this transaction not flushed yet (two changes
+        # of one section in one transaction stamp it once).
+        stamp = next((s for s in patient.section_updates if s.section == section.value), None)
         if stamp is None:
             stamp = SectionUpdate(
                 patient_id=patient.id, section=section.value, updated_by=updated_by
@@ -106,6 +141,7 @@ def touch_section(patient: Patient, section: Section, updated_by: str) -> None:
             patient.section_updates.append(stamp)
         stamp.updated_at = utcnow()
         stamp.updated_by = updated_by[:120]
+        stamp.author_kind = author_kind
         patient.summary_version = (patient.summary_version or 1) + 1
 
 
@@ -161,21 +197,32 @@ def check_orphacode(value: str) -> str:
     return value
 
 
-def check_https_url(value: str, field: str = "emergency_guideline_url") -> str:
-    """Return the URL if it is a plain https address, else raise SummaryError (no javascript:)."""
+def check_orphanet_urgences_url(value: str, field: str = "emergency_guideline_url") -> str:
+    """Return the address of an Orphanet Urgences sheet (https on orpha.net, not the
+    disease's own page), or raise SummaryError."""
     value = value.strip()
     if not value:
         return ""
-    parts = urlsplit(value)
-    if (
-        parts.scheme.lower() != "https"
-        or not parts.hostname
-        or any(ch.isspace() or ord(ch) < 32 for ch in value)
-        or parts.username
-        or parts.password
-    ):
+    if not orphanet.is_on_orphanet(value):
         raise SummaryError(
-            field=field, message=str(_l("Enter a secure web address starting with https://."))
+            field=field,
+            message=str(
+                _l(
+                    "Enter the address of the Orphanet Urgences sheet: a secure address "
+                    "starting with https://www.orpha.net/."
+                )
+            ),
+        )
+    if orphanet.is_disease_page(value):
+        raise SummaryError(
+            field=field,
+            message=str(
+                _l(
+                    "This is the disease's Orphanet page, not its Orphanet Urgences sheet. "
+                    "The disease page is already linked from the ORPHAcode: leave this "
+                    "field empty unless the disease has an Orphanet Urgences sheet."
+                )
+            ),
         )
     return value
 
@@ -189,6 +236,7 @@ def _clean(section: Section, values: dict[str, Any]) -> dict[str, Any]:
         elif value is None and name not in (
             "is_rare",
             "is_critical",
+            "is_emergency",
             "is_intolerance",
             "is_severe",
             "role",
@@ -197,14 +245,25 @@ def _clean(section: Section, values: dict[str, Any]) -> dict[str, Any]:
     if section == Section.CONDITIONS:
         cleaned["orphacode"] = check_orphacode(cleaned["orphacode"] or "") or None
         cleaned["emergency_guideline_url"] = (
-            check_https_url(cleaned["emergency_guideline_url"] or "") or None
+            check_orphanet_urgences_url(cleaned["emergency_guideline_url"] or "") or None
         )
         cleaned["is_rare"] = bool(cleaned["is_rare"])
     if section == Section.CARE_TEAM:
         cleaned["role"] = CareRole(cleaned["role"])
-    for flag in ("is_critical", "is_intolerance", "is_severe"):
+    for flag in ("is_critical", "is_emergency", "is_intolerance", "is_severe"):
         if flag in cleaned:
             cleaned[flag] = bool(cleaned[flag])
+    if section == Section.TREATMENTS and cleaned["is_critical"] and cleaned["is_emergency"]:
+        raise SummaryError(
+            field="is_emergency",
+            message=str(
+                _l(
+                    "A treatment is either taken every day and never stopped, or kept for "
+                    "emergencies: not both. Enter the emergency injection as a treatment of "
+                    "its own."
+                )
+            ),
+        )
     return cleaned
 
 
@@ -275,15 +334,91 @@ def update_identity(patient: Patient, values: dict[str, Any], updated_by: str) -
     session.flush()
 
 
-def update_protocol(patient: Patient, values: dict[str, Any], updated_by: str) -> EmergencyProtocol:
-    """Write the emergency protocol (created on first save)."""
+def clean_protocol(values: dict[str, Any]) -> dict[str, Any]:
+    """The protocol's values as they are stored, or SummaryError naming the field at fault.
+
+    Nothing is guessed: a field left empty stays empty and is not printed."""
+    cleaned: dict[str, Any] = {}
+    for name in PROTOCOL_TEXTS:
+        value = values.get(name) or ""
+        if not isinstance(value, str):
+            raise SummaryError(field=name, message=str(_l("Enter text.")))
+        value = value.strip()
+        maximum = PROTOCOL_LIMITS[name]
+        if len(value) > maximum:
+            raise SummaryError(
+                field=name,
+                message=str(_l("Too long: %(max)d characters at most.", max=maximum)),
+            )
+        if name not in PROTOCOL_MULTILINE and has_control_characters(value):
+            raise SummaryError(field=name, message=single_line_message())
+        if name.endswith("_phone") and not PHONE_CHARACTERS.fullmatch(value):
+            raise SummaryError(
+                field=name, message=str(_l("A phone number holds digits, spaces and + only."))
+            )
+        cleaned[name] = value
+    kind = values.get("reference_centre_kind") or None
+    try:
+        cleaned["reference_centre_kind"] = CentreKind(kind) if kind else None
+    except ValueError:
+        raise SummaryError(
+            field="reference_centre_kind", message=str(_l("Choose one of the choices."))
+        ) from None
+    cleaned["reference_centre_24h"] = bool(values.get("reference_centre_24h"))
+    action = immediate_action(
+        cleaned["immediate_drug"], cleaned["immediate_dose"], cleaned["immediate_routes"]
+    )
+    if action and action_size(action) is None:
+        raise SummaryError(
+            field="immediate_routes",
+            message=str(
+                _l(
+                    "The immediate action does not fit on the wallet card, even in small "
+                    "type. Shorten the drug, dose or routes: put the rest under what follows."
+                )
+            ),
+        )
+    if action and not cleaned["immediate_drug"]:
+        raise SummaryError(
+            field="immediate_drug",
+            message=str(
+                _l("Name the drug of the immediate action, or leave its dose and routes empty.")
+            ),
+        )
+    if not vital_treatment_fits(cleaned["vital_treatment"]):
+        raise SummaryError(
+            field="vital_treatment",
+            message=str(
+                _l(
+                    "The daily vital treatment does not fit on the wallet card. Name the "
+                    "treatments and their doses only: the details are in the treatments."
+                )
+            ),
+        )
+    if cleaned["reference_centre_24h"] and not cleaned["reference_centre_phone"]:
+        raise SummaryError(
+            field="reference_centre_phone",
+            message=str(_l("Enter the number that answers 24 h/24, or untick the box.")),
+        )
+    return cleaned
+
+
+def update_protocol(
+    patient: Patient,
+    values: dict[str, Any],
+    updated_by: str,
+    author_kind: SectionAuthor = SectionAuthor.PATIENT,
+) -> EmergencyProtocol:
+    """Write the emergency protocol (created on first save); nothing is written if a value
+    breaks a rule (SummaryError)."""
+    cleaned = clean_protocol(values)
     protocol = patient.emergency_protocol
     if protocol is None:
         protocol = EmergencyProtocol()
         patient.emergency_protocol = protocol
-    for name in PROTOCOL_FIELDS:
-        setattr(protocol, name, (values.get(name) or "").strip())
-    touch_section(patient, Section.EMERGENCY_PROTOCOL, updated_by)
+    for name, value in cleaned.items():
+        setattr(protocol, name, value)
+    touch_section(patient, Section.EMERGENCY_PROTOCOL, updated_by, author_kind)
     session.flush()
     return protocol
 

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from pathway.inputs import Form
-from pathway.models import CareRole
+from pathway.models import CareRole, CentreKind
 from pathway.summary import editing as summary
 
 LONG_TEXT = 2000
@@ -30,9 +30,9 @@ def required(message: str) -> DataRequired:
     return DataRequired(message=message)
 
 
-def https_url(form: Form, field: StringField) -> None:
+def orphanet_urgences_url(form: Form, field: StringField) -> None:
     try:
-        field.data = summary.check_https_url(field.data or "")
+        field.data = summary.check_orphanet_urgences_url(field.data or "")
     except summary.SummaryError as error:
         raise ValidationError(str(error)) from None
 
@@ -85,10 +85,13 @@ class ConditionForm(Form):
         render_kw={"inputmode": "numeric"},
     )
     emergency_guideline_url = StringField(
-        _l("Link to the Orphanet emergency guideline"),
+        _l("Address of the Orphanet Urgences sheet"),
         filters=[strip],
-        validators=[limit(300), https_url],
-        description=_l("Optional. A secure address starting with https://."),
+        validators=[limit(300), orphanet_urgences_url],
+        description=_l(
+            "Only if the disease has an Orphanet Urgences sheet: its address on orpha.net, "
+            "as your team gives it. The disease's Orphanet page is linked from the ORPHAcode."
+        ),
         render_kw={"inputmode": "url"},
     )
     notes = TextAreaField(_l("Notes"), filters=[strip], validators=[limit(LONG_TEXT)])
@@ -103,7 +106,10 @@ class TreatmentForm(Form):
     dosage = StringField(_l("Dosage"), filters=[strip], validators=[limit(200)])
     instructions = TextAreaField(_l("Instructions"), filters=[strip], validators=[limit(500)])
     is_critical = BooleanField(
-        _l("Critical treatment (must never be stopped; printed on the emergency card)")
+        _l("Vital daily treatment (must never be stopped; shown first to emergency teams)")
+    )
+    is_emergency = BooleanField(
+        _l("Emergency treatment (the injectable kit): to inject in an emergency, not every day")
     )
 
 
@@ -118,30 +124,137 @@ class AllergyForm(Form):
     is_severe = BooleanField(_l("Severe reaction"))
 
 
+def phone_field(label: Any, description: Any = None) -> StringField:
+    return StringField(
+        label, filters=[strip], validators=[limit(40), PHONE], description=description
+    )
+
+
+class OptionalSelectField(SelectField):  # type: ignore[misc]
+    """A select whose first choice, "", stands for nothing chosen (None in the model)."""
+
+    def process_data(self, value: Any) -> None:
+        super().process_data("" if value is None else value)
+
+
+CENTRE_KIND_CHOICES = [
+    SelectChoice("", _l("Not specified")),
+    SelectChoice(CentreKind.REFERENCE.value, _l("Rare disease reference centre")),
+    SelectChoice(CentreKind.COMPETENCE.value, _l("Rare disease competence centre")),
+]
+
+
 class ProtocolForm(Form):
+    """The emergency protocol, written with the team that follows the patient: every field is
+    optional and printed only when entered; what is not known is left empty."""
+
     situations = TextAreaField(
         _l("Situations"),
         filters=[strip],
         validators=[limit(LONG_TEXT)],
         description=_l("When is it an emergency? The signs, in plain words."),
     )
-    what_to_do = TextAreaField(_l("What to do"), filters=[strip], validators=[limit(LONG_TEXT)])
-    critical_action = StringField(
-        _l("The critical action, in one line"),
+    immediate_drug = StringField(
+        _l("Drug"),
         filters=[strip],
         validators=[limit(200)],
-        description=_l('For example "Hydrocortisone 100 mg IM".'),
+        description=_l("For example: Hydrocortisone."),
+    )
+    immediate_dose = StringField(
+        _l("Dose"),
+        filters=[strip],
+        validators=[limit(80)],
+        description=_l("For example: 100 mg."),
+    )
+    immediate_routes = StringField(
+        _l("Routes and when"),
+        filters=[strip],
+        validators=[limit(200)],
+        description=_l("For example: IV, ou IM/SC si pas d'abord veineux, immédiatement."),
+    )
+    then_treatment = StringField(
+        _l("Then"),
+        filters=[strip],
+        validators=[limit(300)],
+        description=_l("The doses that follow, as your team wrote them (for example over 24 h)."),
+    )
+    fluids = StringField(_l("Fluids"), filters=[strip], validators=[limit(300)])
+    checks = StringField(
+        _l("Checks"),
+        filters=[strip],
+        validators=[limit(300)],
+        description=_l("What to measure or watch, for example capillary glucose."),
+    )
+    what_to_do = TextAreaField(
+        _l("Other instructions"), filters=[strip], validators=[limit(LONG_TEXT)]
     )
     what_to_avoid = TextAreaField(
         _l("What to avoid"),
         filters=[strip],
         validators=[limit(LONG_TEXT)],
-        description=_l("Contraindicated drugs and acts."),
+        description=_l("Acts and situations to avoid."),
     )
-    reference_centre = StringField(_l("Reference centre"), filters=[strip], validators=[limit(200)])
-    reference_centre_phone = StringField(
-        _l("Reference centre's 24/7 number"), filters=[strip], validators=[limit(40), PHONE]
+    contraindicated_drugs = TextAreaField(
+        _l("Contraindicated drugs"), filters=[strip], validators=[limit(LONG_TEXT)]
     )
+    anaesthesia = TextAreaField(
+        _l("Anaesthesia precautions"), filters=[strip], validators=[limit(LONG_TEXT)]
+    )
+    orientation = StringField(
+        _l("Where to take the patient"),
+        filters=[strip],
+        validators=[limit(300)],
+        description=_l("The service or hospital the team asks for."),
+    )
+    vital_treatment = StringField(
+        _l("Daily treatment that must never stop"),
+        filters=[strip],
+        validators=[limit(200)],
+        description=_l("Printed on the card with « Never stop »: the names and doses only."),
+    )
+    treating_physician = StringField(
+        _l("Physician who follows you"),
+        filters=[strip],
+        validators=[limit(200)],
+        description=_l("Name and speciality."),
+    )
+    treating_physician_phone = phone_field(_l("Physician's phone"))
+    reference_centre = StringField(
+        _l("Rare disease centre that follows you"),
+        filters=[strip],
+        validators=[limit(200)],
+    )
+    reference_centre_kind = OptionalSelectField(
+        _l("Its label"),
+        choices=CENTRE_KIND_CHOICES,
+        description=_l(
+            "As written on the centre's letters: reference centre or competence centre."
+        ),
+    )
+    reference_centre_phone = phone_field(_l("Centre's phone"))
+    reference_centre_24h = BooleanField(_l("This number answers 24 h/24"))
+
+
+# The protocol form's fields, grouped as a responder reads them.
+PROTOCOL_GROUPS = (
+    (_l("When it is an emergency"), ("situations",)),
+    (_l("Immediate action"), ("immediate_drug", "immediate_dose", "immediate_routes")),
+    (_l("What follows"), ("then_treatment", "fluids", "checks", "what_to_do")),
+    (_l("What to avoid"), ("what_to_avoid", "contraindicated_drugs", "anaesthesia")),
+    (_l("Orientation"), ("orientation",)),
+    (_l("Daily treatment"), ("vital_treatment",)),
+    (
+        _l("Who follows you"),
+        (
+            "treating_physician",
+            "treating_physician_phone",
+            "reference_centre",
+            "reference_centre_kind",
+            "reference_centre_phone",
+            "reference_centre_24h",
+        ),
+    ),
+)
 
 
 class ContactForm(Form):

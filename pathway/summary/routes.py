@@ -11,10 +11,10 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from pathway.auth.sessions import current_patient, patient_only
+from pathway.cards.service import current_card
 from pathway.db import session
 from pathway.models import Patient
 from pathway.rules import refuse
-from pathway.cards.service import current_card
 from pathway.sharing import shares
 from pathway.sharing.sections import Audience, Section
 from pathway.sharing.view import build_view

@@ -3,18 +3,22 @@
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
+    SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from pathway.identifiers import INS_OID_NIA, INS_OID_NIR
 from pathway.inputs import Form
 from pathway.letters.rules import BEP_MAX_CHARS, GP_TOPICS_MAX_CHARS
 from pathway.models import AttendanceStatus, ObjectiveStatus
@@ -23,10 +27,24 @@ from pathway.sharing.replies import ANSWER_MAX
 REQUIRED = _l("This field is required.")
 
 
+def sex_choices() -> list[SelectChoice]:
+    """The sex as the identity rules record it; letters agree with it."""
+    return [
+        SelectChoice("", _l("Not entered")),
+        SelectChoice("F", _l("Female (Mrs)")),
+        SelectChoice("M", _l("Male (Mr)")),
+    ]
+
+
+def _sex_field(label: object, description: object = None) -> SelectField:
+    return SelectField(label, choices=sex_choices(), default="", description=description)
+
+
 class InvitePatientForm(Form):
     programme_id = SelectField(_l("Programme"), coerce=int, validators=[DataRequired()])
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=80)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=80)])
+    sex = _sex_field(_l("Sex"), _l("Letters to the GP agree with it (« Mme … née le … »)."))
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     email = EmailField(
         _l("Patient's email address"),
@@ -50,12 +68,79 @@ class EnrolExistingForm(Form):
     )
 
 
+class IdentityForm(Form):
+    """The identity the team checked, printed on the letters as the identity rules expect."""
+
+    sex = _sex_field(_l("Sex"))
+    birth_name = StringField(
+        _l("Birth name"),
+        description=_l("Leave empty when it is the name the patient uses."),
+        validators=[Length(max=80)],
+    )
+    birth_first_names = StringField(
+        _l("First names at birth"),
+        description=_l("All of them, in the order of the civil registry, separated by spaces."),
+        validators=[Length(max=200)],
+    )
+    ins = StringField(
+        _l("INS (matricule INS)"),
+        description=_l(
+            "15 characters, from the INSi teleservice; printed on the letters once its key checks."
+        ),
+        validators=[Length(max=40)],
+    )
+    ins_oid = SelectField(
+        _l("The INS is"),
+        choices=[
+            SelectChoice("", _l("Not entered")),
+            SelectChoice(INS_OID_NIR, _l("The patient's NIR (OID 1.2.250.1.213.1.4.8)")),
+            SelectChoice(
+                INS_OID_NIA, _l("A NIA, number awaiting a NIR (OID 1.2.250.1.213.1.4.10)")
+            ),
+        ],
+        default="",
+    )
+
+
 class ProgrammeForm(Form):
     hospital = StringField(_l("Hospital"), validators=[DataRequired(REQUIRED), Length(max=200)])
     service = StringField(_l("Hospital service"), validators=[Length(max=200)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
+    city = StringField(
+        _l("Place of writing"),
+        description=_l("The town letters are dated from: « Angers, le 2 décembre 2026 »."),
+        validators=[Length(max=80)],
+    )
+    finess = StringField(
+        _l("FINESS number"),
+        description=_l("9 digits, the establishment's (geographical FINESS)."),
+        validators=[Length(max=20)],
+    )
+    ars_reference = StringField(
+        _l("ARS declaration reference"),
+        description=_l("As the ARS wrote it, e.g. « ETP-2024-049-012 »."),
+        validators=[Length(max=80)],
+    )
+    sender_email = EmailField(
+        _l("Service's secure mailbox (MSSanté)"),
+        description=_l("Letters to GPs are sent from this address."),
+        validators=[
+            Optional(),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
     coordinator_name = StringField(
         _l("Coordinator's name"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
+    coordinator_sex = _sex_field(
+        _l("Coordinator's sex"),
+        _l("Their function agrees with it: « Coordinatrice du programme »."),
+    )
+    coordinator_profession = StringField(
+        _l("Coordinator's profession"),
+        description=_l("E.g. « Médecin endocrinologue », « Infirmière »."),
+        validators=[Length(max=120)],
     )
     coordinator_phone = StringField(
         _l("Coordinator's direct phone"), validators=[DataRequired(REQUIRED), Length(max=40)]
@@ -70,10 +155,43 @@ class ProgrammeForm(Form):
     )
 
 
+class LogoForm(Form):
+    logo = FileField(
+        _l("Logo (PNG or JPEG, 1 MB at most)"),
+        description=_l("Printed at the top left of every letter."),
+    )
+    remove = SubmitField(_l("Remove the logo"))
+
+
 class WorkshopForm(Form):
     title = StringField(_l("Workshop title"), validators=[DataRequired(REQUIRED), Length(max=200)])
     description = TextAreaField(_l("Short description"), validators=[Length(max=1000)])
     is_collective = BooleanField(_l("Collective workshop"), default=True)
+    duration_minutes = IntegerField(
+        _l("Duration of a session (minutes)"),
+        description=_l("Printed on the letters: « atelier collectif, 2 h »."),
+        validators=[
+            Optional(),
+            NumberRange(min=5, max=600, message=_l("Between 5 and 600 minutes.")),
+        ],
+    )
+
+
+class SignatureForm(Form):
+    display_name = StringField(
+        _l("Name, as printed under the letters you issue"),
+        validators=[DataRequired(REQUIRED), Length(max=120)],
+    )
+    profession = StringField(
+        _l("Profession"),
+        description=_l("E.g. « Infirmière d'éducation thérapeutique », « Diététicien »."),
+        validators=[Length(max=120)],
+    )
+    rpps = StringField(
+        _l("RPPS number"),
+        description=_l("11 digits, if you have one; printed under your name."),
+        validators=[Length(max=20)],
+    )
 
 
 class VersionedForm(Form):

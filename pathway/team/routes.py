@@ -10,21 +10,25 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from pathway import letters
+from pathway import identifiers, images, letters
 from pathway.auth import accounts
 from pathway.auth.sessions import recent_sign_in_required, role_required
 from pathway.db import session
 from pathway.documents import pdf_response
+from pathway.errors import render_error
 from pathway.models import (
     AttendanceStatus,
     Contribution,
     Enrollment,
     LetterKind,
     ObjectiveStatus,
+    Programme,
     Role,
+    Sex,
     Share,
 )
 from pathway.programme import consent, enrollments, invitations
@@ -33,6 +37,7 @@ from pathway.rules import refuse
 from pathway.sharing import replies, shares
 from pathway.team import forms
 from pathway.team import replies as team_replies
+from pathway.team import signature as team_signature
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 staff_only = role_required(Role.EDUCATOR, Role.ADMIN)
@@ -59,24 +64,101 @@ def programme(programme_id: int) -> Response | tuple[str, int] | str:
     form = forms.ProgrammeForm(
         prefix="programme", obj=None if request.method == "POST" else programme
     )
-    workshop_form = forms.WorkshopForm(prefix="workshop", formdata=None)
+    if request.method != "POST":
+        form.coordinator_sex.data = programme.coordinator_sex or ""
     if form.validate_on_submit():
-        enrollments.update_programme(
-            programme,
-            hospital=form.hospital.data or "",
-            service=form.service.data or "",
-            address=form.address.data or "",
-            coordinator_name=form.coordinator_name.data or "",
-            coordinator_phone=form.coordinator_phone.data or "",
-            coordinator_email=form.coordinator_email.data or "",
-        )
-        session.commit()
-        flash(_("The programme's details are saved."), "success")
-        return redirect(url_for("team.programme", programme_id=programme.id))
+        try:
+            enrollments.update_programme(
+                programme,
+                hospital=form.hospital.data or "",
+                service=form.service.data or "",
+                address=form.address.data or "",
+                coordinator_name=form.coordinator_name.data or "",
+                coordinator_phone=form.coordinator_phone.data or "",
+                coordinator_email=form.coordinator_email.data or "",
+                coordinator_sex=_sex(form.coordinator_sex.data),
+                coordinator_profession=form.coordinator_profession.data or "",
+                finess=form.finess.data or "",
+                ars_reference=form.ars_reference.data or "",
+                city=form.city.data or "",
+                sender_email=form.sender_email.data or "",
+            )
+        except EnrollmentError as error:
+            refuse(error, form)
+        else:
+            session.commit()
+            flash(_("The programme's details are saved."), "success")
+            return redirect(url_for("team.programme", programme_id=programme.id))
     status = 400 if form.errors else 200
+    return _programme_page(programme, form=form, status=status)
+
+
+def _sex(value: str | None) -> Sex | None:
+    return Sex(value) if value in ("F", "M") else None
+
+
+def _programme_page(
+    programme: Programme,
+    *,
+    form: forms.ProgrammeForm | None = None,
+    workshop_form: forms.WorkshopForm | None = None,
+    logo_form: forms.LogoForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    if form is None:
+        form = forms.ProgrammeForm(prefix="programme", formdata=None, obj=programme)
+        form.coordinator_sex.data = programme.coordinator_sex or ""
     return render_template(
-        "team/programme.html", programme=programme, form=form, workshop_form=workshop_form
+        "team/programme.html",
+        programme=programme,
+        form=form,
+        workshop_form=workshop_form or forms.WorkshopForm(prefix="workshop", formdata=None),
+        logo_form=logo_form or forms.LogoForm(prefix="logo", formdata=None),
+        has_logo=programme.logo_type is not None,
+        catalogue_format=letters.workshop_format,
     ), status
+
+
+@bp.post("/programmes/<int:programme_id>/logo")
+@staff_only
+def programme_logo(programme_id: int) -> Response | tuple[str, int]:
+    programme = enrollments.get_programme(current_user, programme_id)
+    logo_form = forms.LogoForm(prefix="logo")
+    if logo_form.validate_on_submit():
+        if logo_form.remove.data:
+            enrollments.remove_logo(programme)
+            session.commit()
+            flash(_("The logo is removed: letters are printed without one."), "success")
+            return redirect(url_for("team.programme", programme_id=programme.id))
+        upload = logo_form.logo.data
+        data = upload.read(images.LOGO_MAX_BYTES + 1) if upload else b""
+        try:
+            enrollments.set_logo(programme, data)
+        except images.ImageRefused as error:
+            refuse(error, logo_form, "logo")
+        else:
+            session.commit()
+            flash(_("The logo is saved: it is printed on the next letters."), "success")
+            return redirect(url_for("team.programme", programme_id=programme.id))
+    return _programme_page(programme, logo_form=logo_form, status=400)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """A logo over the request limit: the programme's page with the logo's message."""
+    programme_id = (request.view_args or {}).get("programme_id")
+    if (
+        request.endpoint != "team.programme_logo"
+        or not isinstance(programme_id, int)
+        or not current_user.is_authenticated
+        or not current_user.is_staff
+    ):
+        return render_error(413)
+    session.rollback()
+    programme = enrollments.get_programme(current_user, programme_id)
+    logo_form = forms.LogoForm(prefix="logo", formdata=None)
+    logo_form.logo.errors = [images.too_large_message()]
+    return _programme_page(programme, logo_form=logo_form, status=413)
 
 
 @bp.post("/programmes/<int:programme_id>/workshops")
@@ -91,6 +173,7 @@ def add_workshop(programme_id: int) -> Response | tuple[str, int]:
                 workshop_form.title.data or "",
                 workshop_form.description.data or "",
                 collective=bool(workshop_form.is_collective.data),
+                duration_minutes=workshop_form.duration_minutes.data,
             )
         except EnrollmentError as error:
             refuse(error, workshop_form, "title")
@@ -98,10 +181,31 @@ def add_workshop(programme_id: int) -> Response | tuple[str, int]:
             session.commit()
             flash(_("The workshop is added to the catalogue."), "success")
             return redirect(url_for("team.programme", programme_id=programme.id) + "#workshops")
-    form = forms.ProgrammeForm(prefix="programme", formdata=None, obj=programme)
-    return render_template(
-        "team/programme.html", programme=programme, form=form, workshop_form=workshop_form
-    ), 400
+    return _programme_page(programme, workshop_form=workshop_form, status=400)
+
+
+# The educator's signature ------------------------------------------------------------
+
+
+@bp.route("/signature", methods=["GET", "POST"])
+@staff_only
+def signature() -> Response | tuple[str, int]:
+    form = forms.SignatureForm(obj=None if request.method == "POST" else current_user)
+    if form.validate_on_submit():
+        try:
+            team_signature.update_signature(
+                current_user,
+                display_name=form.display_name.data or "",
+                profession=form.profession.data or "",
+                rpps=form.rpps.data or "",
+            )
+        except team_signature.SignatureError as error:
+            refuse(error, form)
+        else:
+            session.commit()
+            flash(_("Your signature is saved."), "success")
+            return redirect(url_for("team.signature"))
+    return render_template("team/signature.html", form=form), 400 if form.errors else 200
 
 
 # Enrolling -------------------------------------------------------------------------
@@ -126,6 +230,7 @@ def invite_patient() -> Response | str:
                 last_name=form.last_name.data or "",
                 birth_date=form.birth_date.data,
                 email=form.email.data or "",
+                sex=_sex(form.sex.data),
             )
         except accounts.AccountError as error:
             refuse(error, form, "email")
@@ -178,6 +283,7 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
         "plan_form": forms.PlanWorkshopForm(prefix="plan", formdata=None),
         "competency_form": forms.CompetencyForm(prefix="competency", formdata=None),
         "consent_form": forms.OralConsentForm(prefix="consent", formdata=None),
+        "identity_form": _identity_form(enrollment),
         "action_form": FlaskForm(formdata=None),
     }
     for form in built.values():
@@ -194,6 +300,7 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
             "plan": "plan_form",
             "competency": "competency_form",
             "consent": "consent_form",
+            "identity": "identity_form",
         }.get(failed._prefix.rstrip("-"))
         if name:
             if hasattr(failed, "version"):
@@ -203,6 +310,15 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
                 failed.workshop_id.choices = built["plan_form"].workshop_id.choices
             built[name] = failed
     return built
+
+
+def _identity_form(enrollment: Enrollment) -> forms.IdentityForm:
+    patient = enrollment.patient
+    form = forms.IdentityForm(prefix="identity", formdata=None, obj=patient)
+    form.sex.data = patient.sex or ""
+    form.ins.data = identifiers.format_ins(patient.ins) if patient.ins else ""
+    form.ins_oid.data = patient.ins_oid or ""
+    return form
 
 
 def _enrollment_page(
@@ -250,12 +366,35 @@ def _change(
         enrollment = enrollments.get_enrollment(current_user, enrollment_id)
         return _enrollment_page(enrollment, form, 409, conflict=True)
     except (EnrollmentError, consent.ConsentError) as error:
-        refuse(error)
+        # Under the field at fault when the error names one of this form's, else on top.
+        refuse(error, form)
         enrollment = enrollments.get_enrollment(current_user, enrollment_id)
         return _enrollment_page(enrollment, form, 400)
     session.commit()
     flash(done, "success")
     return redirect(url_for("team.enrollment", enrollment_id=enrollment_id) + "#" + anchor)
+
+
+@bp.post("/enrollments/<int:enrollment_id>/identity")
+@staff_only
+def save_identity(enrollment_id: int) -> Response | tuple[str, int]:
+    def act(enrollment: Enrollment, form: forms.IdentityForm) -> None:
+        enrollments.update_identity(
+            enrollment.patient,
+            sex=_sex(form.sex.data),
+            birth_name=form.birth_name.data or "",
+            birth_first_names=form.birth_first_names.data or "",
+            ins=form.ins.data or "",
+            ins_oid=form.ins_oid.data or None,
+        )
+
+    return _change(
+        enrollment_id,
+        forms.IdentityForm(prefix="identity"),
+        act,
+        _("The patient's identity is saved."),
+        "identity",
+    )
 
 
 @bp.post("/enrollments/<int:enrollment_id>/path")
@@ -437,6 +576,7 @@ def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
     if request.method == "GET":
         form.copy_given_to_patient.data = copy
     status = 200
+    refused: list[str] = []
     if form.validate_on_submit():
         try:
             issued = letters.issue_letter(
@@ -445,12 +585,10 @@ def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
         except letters.ConsentRequired as error:
             # Keep the refusal's audit event; nothing else was changed.
             session.commit()
-            for problem in error.problems:
-                flash(problem, "error")
-            status = 403
+            refused, status = error.problems, 403
         except letters.LetterError as error:
-            refuse(error)
-            status = 400
+            session.rollback()
+            refused, status = error.problems, 400
         else:
             session.commit()
             flash(
@@ -464,6 +602,11 @@ def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
     preview = letters.preview_letter(
         enrollment, letter_kind, current_user, copy_given_to_patient=copy
     )
+    # The preview lists what stops the letter: a refusal is said once, there, and only
+    # what it does not list (a rendering failure) comes as a message on top.
+    for problem in refused:
+        if problem not in preview.problems:
+            flash(problem, "error")
     return render_template(
         "team/letter.html",
         enrollment=enrollment,

@@ -45,7 +45,8 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
     assert responder.get_by_role("heading", level=1).inner_text() == "Camille Lefèvre"
     text = responder.inner_text("body")
     for fact in (
-        "Hydrocortisone 100 mg IM immédiatement",
+        "Hydrocortisone 100 mg IV, ou IM/SC si pas d'abord veineux, immédiatement",
+        "Lactose",
         "Pénicillines",
         "ORPHA:85138",
         "Éviter l'étomidate",
