@@ -172,6 +172,29 @@ class CentreKind(enum.StrEnum):
     COMPETENCE = "competence"  # centre de compétence maladies rares (CCMR)
 
 
+# The protocol's text fields, in the order a responder reads them; each one is shown and
+# printed only when entered.
+PROTOCOL_TEXTS = (
+    "situations",
+    "immediate_drug",
+    "immediate_dose",
+    "immediate_routes",
+    "then_treatment",
+    "fluids",
+    "checks",
+    "what_to_do",
+    "what_to_avoid",
+    "contraindicated_drugs",
+    "anaesthesia",
+    "orientation",
+    "vital_treatment",
+    "treating_physician",
+    "treating_physician_phone",
+    "reference_centre",
+    "reference_centre_phone",
+)
+
+
 class EmergencyProtocol(Base):
     """What to do in a crisis, as on the French rare-disease emergency card.
 

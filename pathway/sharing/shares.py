@@ -202,31 +202,17 @@ def renew_share(origin: Share, *, passcode: str = "", actor: User | None = None)
         )
     if passcode:
         _check_passcode_length(passcode)
-    now = utcnow()
-    share = Share(
-        patient=origin.patient,
-        kind=ShareKind.LINK,
-        audience=origin.audience,
+    return _made_from(
+        origin,
         label=origin.label,
-        sections=list(origin.sections),
-        expires_at=now + (origin.expires_at - origin.created_at) if origin.expires_at else None,
+        expires_at=utcnow() + (origin.expires_at - origin.created_at)
+        if origin.expires_at
+        else None,
         passcode_hash=_hasher.hash(passcode) if passcode else origin.passcode_hash,
-        passcode_attempts_left=MAX_PASSCODE_ATTEMPTS,
-        allow_replies=origin.allow_replies,
-        token_version=1,
-    )
-    session.add(share)
-    session.flush()
-    audit.record(
-        audit.Tag.SHARE_LINK_CREATED,
+        attempts_left=MAX_PASSCODE_ATTEMPTS,
         actor=actor,
-        patient_id=origin.patient_id,
-        share=share.public_id,
-        audience=share.audience.value,
-        kind=share.kind.value,
         reason="renewed",
     )
-    return share
 
 
 def revoke_share(share: Share, actor: User | None = None) -> None:
@@ -257,15 +243,38 @@ def derive_share(origin: Share, *, label: str, actor: User | None = None) -> Sha
     The document holds this link alone, so the patient can withdraw it by itself, and its
     readers through other links never get the origin. The caller records what it is for
     (a LetterLink)."""
+    return _made_from(
+        origin,
+        label=label.strip()[:LABEL_MAX],
+        expires_at=origin.expires_at,
+        passcode_hash=origin.passcode_hash,
+        attempts_left=min(origin.passcode_attempts_left, MAX_PASSCODE_ATTEMPTS),
+        actor=actor,
+        reason="letter",
+    )
+
+
+def _made_from(
+    origin: Share,
+    *,
+    label: str,
+    expires_at: dt.datetime | None,
+    passcode_hash: str | None,
+    attempts_left: int,
+    actor: User | None,
+    reason: str,
+) -> Share:
+    """A new link with the origin's recipient kind, sections and replies (renewed, or made
+    for a letter's addressee), recorded with why it was made."""
     share = Share(
         patient=origin.patient,
         kind=ShareKind.LINK,
         audience=origin.audience,
-        label=label.strip()[:LABEL_MAX],
+        label=label,
         sections=list(origin.sections),
-        expires_at=origin.expires_at,
-        passcode_hash=origin.passcode_hash,
-        passcode_attempts_left=min(origin.passcode_attempts_left, MAX_PASSCODE_ATTEMPTS),
+        expires_at=expires_at,
+        passcode_hash=passcode_hash,
+        passcode_attempts_left=attempts_left,
         allow_replies=origin.allow_replies,
         token_version=1,
     )
@@ -278,7 +287,7 @@ def derive_share(origin: Share, *, label: str, actor: User | None = None) -> Sha
         share=share.public_id,
         audience=share.audience.value,
         kind=share.kind.value,
-        reason="letter",
+        reason=reason,
     )
     return share
 

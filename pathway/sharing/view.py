@@ -40,7 +40,7 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
-from pathway.models.patients import full_name, immediate_action
+from pathway.models.patients import PROTOCOL_TEXTS, full_name, immediate_action
 from pathway.orphanet import disease_url, urgences_url
 from pathway.sharing.sections import SECTION_LABELS, TEAM_SECTIONS, Section
 
@@ -84,27 +84,6 @@ MEDICATIONS = _owned(
     Medication.is_emergency,
 )
 ALLERGIES = _owned(Allergy.substance, Allergy.reaction, Allergy.is_intolerance, Allergy.is_severe)
-# The protocol's fields, in the order a responder reads them; each one is shown only when
-# entered.
-PROTOCOL_TEXTS = (
-    "situations",
-    "immediate_drug",
-    "immediate_dose",
-    "immediate_routes",
-    "then_treatment",
-    "fluids",
-    "checks",
-    "what_to_do",
-    "what_to_avoid",
-    "contraindicated_drugs",
-    "anaesthesia",
-    "orientation",
-    "vital_treatment",
-    "treating_physician",
-    "treating_physician_phone",
-    "reference_centre",
-    "reference_centre_phone",
-)
 PROTOCOL = _owned(
     *(getattr(EmergencyProtocol, name) for name in PROTOCOL_TEXTS),
     EmergencyProtocol.reference_centre_kind,

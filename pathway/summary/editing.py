@@ -37,7 +37,7 @@ from pathway.models import (
     SectionAuthor,
     SectionUpdate,
 )
-from pathway.models.patients import immediate_action
+from pathway.models.patients import PROTOCOL_TEXTS, immediate_action
 from pathway.rules import RuleBroken
 from pathway.sharing.sections import Section
 
@@ -82,26 +82,6 @@ ITEM_SECTIONS: dict[Section, ItemKind] = {
     ),
 }
 IDENTITY_FIELDS = ("first_name", "last_name", "birth_date", "phone")
-# The protocol's text fields; each is printed only when entered.
-PROTOCOL_TEXTS = (
-    "situations",
-    "immediate_drug",
-    "immediate_dose",
-    "immediate_routes",
-    "then_treatment",
-    "fluids",
-    "checks",
-    "what_to_do",
-    "what_to_avoid",
-    "contraindicated_drugs",
-    "anaesthesia",
-    "orientation",
-    "vital_treatment",
-    "treating_physician",
-    "treating_physician_phone",
-    "reference_centre",
-    "reference_centre_phone",
-)
 # Fields written as paragraphs; every other one is typed on one line (printed on one line of
 # the card, or dialled).
 PROTOCOL_MULTILINE = frozenset(
