@@ -443,9 +443,7 @@ def test_the_reply_page_has_one_comment_box_that_every_button_sends(
     sign_in(client, "alice@example.org")
     html = client.get(page).get_data(as_text=True)
     assert html.count("<textarea") == 1
-    assert html.count("<form") == 1 + html.count('action="/auth/logout"') + html.count(
-        'action="/lang'
-    )
+    assert html.count('<form method="post" action="/inbox/') == 1
     assert f'formaction="{page}/forward"' in html and f'formaction="{page}/keep"' in html
 
     response = client.submit(

@@ -50,7 +50,7 @@ def test_wrong_passwords_on_deletion_lock_the_account(client, other_client, db, 
     assert locked.status_code == 303
     assert locked.headers["Location"].endswith("/auth/login")
     page = client.get(locked.headers["Location"]).get_data(as_text=True)
-    assert "Trop de mots de passe erronés : vous êtes déconnecté(e)." in page
+    assert "Trop de mots de passe erronés : votre session est fermée." in page
     assert client.get("/account/my-data").status_code == 302  # signed out
     user = user_of(db, "alice@example.org")
     assert is_locked(user) and user.failed_logins == accounts.LOCKOUT_THRESHOLD

@@ -614,6 +614,7 @@ def letter(enrollment_id: int, kind: str) -> Response | tuple[str, int]:
         preview=preview,
         form=form,
         title=letters.kind_title(letter_kind),
+        refused=bool(refused),
     ), status
 
 
