@@ -37,8 +37,13 @@ REPLIES_PER_SHARE = "5 per hour"
 ATTEMPTS_PER_CLIENT = "20 per hour"
 
 
-def coordinators(patient: Patient) -> list[dict[str, str]]:
-    """How to reach the ETP team(s) of a patient's current programmes, for a dead link's page."""
+def coordinators(patient: Patient, link: shares.LinkState) -> list[dict[str, str]]:
+    """How to reach the ETP team(s) of a patient's current programmes, for a dead link's page:
+    only for a browser that proved something (it gave this link's passcode within the hour).
+    Whoever merely holds a dead link, or guessed passcodes until it locked, learns nothing of
+    where the patient is followed."""
+    if not is_unlocked(link):
+        return []
     found = []
     for enrollment in patient.enrollments:
         programme = enrollment.programme
@@ -58,7 +63,7 @@ def coordinators(patient: Patient) -> list[dict[str, str]]:
 
 def _gone(gone: shares.LinkGone) -> tuple[str, int]:
     access.record_refusal(gone.link, gone.reason, request.headers.get("User-Agent", ""))
-    contacts = coordinators(session.get_one(Patient, gone.link.patient_id))
+    contacts = coordinators(session.get_one(Patient, gone.link.patient_id), gone.link)
     session.commit()
     return render_template(
         "sharing/recipient/gone.html", reason=gone.reason, coordinators=contacts
@@ -135,7 +140,7 @@ def unlock(token: str) -> str | Response | tuple[str, int]:
         outcome="denied_passcode",
     )
     if share.locked_at is not None:
-        contacts = coordinators(share.patient)
+        contacts = coordinators(share.patient, link)
         session.commit()
         return render_template(
             "sharing/recipient/gone.html", reason="locked", coordinators=contacts
