@@ -47,9 +47,7 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     screenshot(page, "09-inbox")
     follow(page, reply)
     assert MESSAGE in page.inner_text("main")
-    page.get_by_label(fr("Your comment")).fill(
-        "D'accord pour en parler à l'atelier."
-    )
+    page.get_by_label(fr("Your comment")).fill("D'accord pour en parler à l'atelier.")
     follow(page, page.get_by_role("button", name=fr("Pass it on to my ETP team")))
     assert fr("Passed on to your ETP team") in page.inner_text("main")
 
