@@ -86,8 +86,42 @@ def test_patient_sees_every_opening_prominently_with_who_opened(
     assert page.count("Votre carte d'urgence a été ouverte le") == 2
     assert "par SAMU 49." in page
     assert "par une personne qui n'a pas donné son nom." in page
-    # The log comes before the card's controls.
-    assert page.index("Ouvertures de votre carte d") < page.index("Votre QR code")
+    # The QR code and the downloads first (what the patient comes for), the openings after.
+    assert page.index("Votre QR code") < page.index("Ouvertures de votre carte d")
+    assert "(téléphone" in page or "(ordinateur" in page
+    assert "(computer" not in page and "(phone" not in page
+
+
+def test_the_card_page_lists_the_latest_openings_with_a_link_to_all(
+    app, client, stranger, db, alice
+) -> None:
+    card_path = path_of(make_card(alice))
+    for _opening in range(7):
+        stranger.get(card_path)
+    sign_in(client, "alice@example.org")
+    page = client.get("/card/").get_data(as_text=True)
+    assert page.count("Votre carte d'urgence a été ouverte le") == 5
+    assert 'href="/shares/log"' in page
+
+
+def test_replacing_the_qr_code_or_withdrawing_the_card_asks_first(
+    app, client, stranger, db, alice
+) -> None:
+    card = make_card(alice)
+    sign_in(client, "alice@example.org")
+    page = client.get("/card/").get_data(as_text=True)
+    assert f'action="/card/{card.public_id}/regenerate"' not in page
+    assert f'action="/card/{card.public_id}/withdraw"' not in page
+    for action, says in (
+        ("regenerate", "cesse de fonctionner immédiatement"),
+        ("withdraw", "Plus personne ne pourra ouvrir vos informations d'urgence"),
+    ):
+        question = client.get(f"/card/{card.public_id}/{action}")
+        assert question.status_code == 200
+        assert says in question.get_data(as_text=True)
+    db.refresh(card)
+    assert card.revoked_at is None and card.token_version == 1
+    assert stranger.get(path_of(card)).status_code == 200
 
 
 def test_changing_sections_changes_what_responders_see_and_reprints(app, client, db, alice) -> None:
@@ -198,6 +232,8 @@ CARD_ROUTES = [
     ("get", "/card/{id}/qr.png"),
     ("get", "/card/{id}/qr.svg"),
     ("get", "/card/{id}/lockscreen.png"),
+    ("get", "/card/{id}/regenerate"),
+    ("get", "/card/{id}/withdraw"),
     ("post", "/card/{id}/sections"),
     ("post", "/card/{id}/update"),
     ("post", "/card/{id}/regenerate"),

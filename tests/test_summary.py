@@ -364,3 +364,27 @@ def test_any_change_of_a_summarys_rows_moves_its_version_once_per_flush(db, alic
 def test_a_new_summary_starts_at_version_one(db, bob) -> None:
     db.flush()
     assert bob.summary_version == 1
+
+
+def test_deleting_an_item_asks_first_and_warns_for_a_vital_treatment(
+    app, client, db, alice
+) -> None:
+    from pathway.models import Medication
+
+    sign_in(client, "alice@example.org")
+    vital = db.scalars(select(Medication).where(Medication.patient_id == alice.id)).first()
+    vital.is_critical = True
+    db.commit()
+    page = client.get("/patient/treatments").get_data(as_text=True)
+    assert f'href="/patient/treatments/{vital.id}/delete"' in page
+    assert f'action="/patient/treatments/{vital.id}/delete"' not in page
+
+    question = client.get(f"/patient/treatments/{vital.id}/delete")
+
+    assert question.status_code == 200
+    body = question.get_data(as_text=True)
+    assert "C'est un traitement vital" in body
+    assert f"Supprimer « {vital.name} » ?" in body
+    db.expunge_all()
+    assert db.get(Medication, vital.id) is not None
+    assert client.get("/patient/treatments/999999/delete").status_code == 404

@@ -41,6 +41,11 @@ def _documents_failed(error: DocumentError) -> BaseResponse:
     return redirect(url_for("card.index"))
 
 
+# The card page lists the latest openings after the QR code and the downloads; the access
+# log has them all.
+OPENINGS_SHOWN = 5
+
+
 def local_time(moment: dt.datetime) -> str:
     text: str = format_datetime(moment.astimezone(LOCAL_TIME), "d MMMM y, HH:mm")
     return text
@@ -59,7 +64,8 @@ def _render(form: CardSectionsForm | None = None, status: int = 200) -> tuple[st
             "cards/index.html",
             card=card,
             stale=artifacts.is_stale(card) if card else False,
-            openings=service.card_openings(patient),
+            openings=service.card_openings(patient, limit=OPENINGS_SHOWN + 1),
+            openings_shown=OPENINGS_SHOWN,
             form=form,
             action_form=CardActionForm(),
             local_time=local_time,
@@ -125,6 +131,28 @@ def update(public_id: str) -> BaseResponse:
         "success",
     )
     return redirect(url_for("card.index"))
+
+
+# Replacing the QR code and withdrawing the card each ask first, on a page that says what
+# will happen (every printed card stops working): the card page's button opens it.
+
+
+@bp.get("/<public_id>/regenerate")
+@patient_only
+def confirm_regenerate(public_id: str) -> str:
+    card = service.patient_card(current_patient(), public_id)
+    return render_template(
+        "cards/confirm.html", card=card, action="regenerate", action_form=CardActionForm()
+    )
+
+
+@bp.get("/<public_id>/withdraw")
+@patient_only
+def confirm_withdraw(public_id: str) -> str:
+    card = service.patient_card(current_patient(), public_id)
+    return render_template(
+        "cards/confirm.html", card=card, action="withdraw", action_form=CardActionForm()
+    )
 
 
 @bp.post("/<public_id>/regenerate")

@@ -207,6 +207,28 @@ def _item_form(
     return render_template("summary/item_form.html", section=section, form=form, item=item), status
 
 
+@bp.get("/<section_slug>/<int:item_id>/delete")
+@patient_only
+def confirm_delete_item(section_slug: str, item_id: int) -> str:
+    """Say what deleting does before it is done (a vital treatment above all)."""
+    patient = current_patient()
+    section = _section(section_slug, tuple(ITEM_FORMS))
+    item = summary.get_item(patient, section, item_id)
+    name = next(
+        (getattr(item, attr) for attr in ("name", "label", "substance") if hasattr(item, attr)),
+        "",
+    )
+    return render_template(
+        "summary/delete.html",
+        section=section,
+        slug=slug(section),
+        item=item,
+        name=name,
+        vital=bool(getattr(item, "is_critical", False)),
+        delete_form=forms.DeleteForm(),
+    )
+
+
 @bp.post("/<section_slug>/<int:item_id>/delete")
 @patient_only
 def delete_item(section_slug: str, item_id: int) -> Response:

@@ -19,6 +19,8 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
     assert page.get_by_role("heading", level=1).inner_text() == fr("My emergency card")
 
     # A fresh card: withdraw the demo's, then create one with the suggested sections.
+    # Withdrawing asks first: every printed card stops working.
+    follow(page, page.get_by_role("link", name=fr("Withdraw my card…")))
     follow(page, page.get_by_role("button", name=fr("Withdraw my card")))
     follow(page, page.get_by_role("button", name=fr("Create my emergency card")))
     assert page.get_by_role("heading", name=fr("Your QR code")).is_visible()
