@@ -28,7 +28,7 @@ from tests.servers import BIN, free_port, load_demo, wait_until_serving
 pytestmark = pytest.mark.slow
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-CARD = re.compile(r'action="/card/([^/"]+)/regenerate"')
+CARD = re.compile(r'href="/card/([^/"]+)/regenerate"')
 # Far below the worker timeout (30 s), which is what a stalled worker used to cost; above
 # what a new worker's first PDF costs on a loaded machine (its renderer starts, 2 to 7 s).
 LONGEST_PAUSE = 15.0
