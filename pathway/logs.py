@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 
@@ -38,7 +39,12 @@ def _random_looking(match: re.Match[str]) -> str:
             any(c in "-_" for c in run),
         )
     )
-    return MARKER if classes >= 3 else match.group(0)
+    if classes >= 3:
+        return MARKER
+    # A long run of letters only is random (a public id drawn without a digit) when capitals
+    # follow each other here and there; a CamelCase name has one capital per word.
+    capitals_in_a_row = sum(a.isupper() and b.isupper() for a, b in itertools.pairwise(run))
+    return MARKER if len(run) >= 22 and capitals_in_a_row >= 2 else match.group(0)
 
 
 _formatter = logging.Formatter()

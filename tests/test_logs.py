@@ -114,3 +114,8 @@ def test_log_references_depend_on_the_secret_key(app) -> None:
     reference = audit.log_reference(public_id)
     app.config["SECRET_KEY"] = "another secret key, at least 32 characters long"
     assert audit.log_reference(public_id) != reference
+
+
+def test_a_random_id_without_a_digit_is_masked_and_a_long_camel_case_name_is_not() -> None:
+    masked = redact("share=XguaeCcMzZfhktCFmMzCBg InvalidRequestErrorSomethingLong")
+    assert masked == "share=[token] InvalidRequestErrorSomethingLong"
