@@ -187,6 +187,8 @@ def test_hostile_next_of_the_language_form_lands_on_the_home_page(client, db) ->
     body = f"locale=fr&{RAW_QUERY}&csrf_token={client.csrf_token('/')}"
     response = client.post("/language", data=body, content_type="application/x-www-form-urlencoded")
     check_redirect(response, "/")
+    # The language was still set: the hostile target changed nothing but the landing page.
+    assert "lang=fr" in response.headers.get("Set-Cookie", "")
 
 
 def test_a_page_behind_sign_in_keeps_a_hostile_address_out_of_the_location(client, db) -> None:

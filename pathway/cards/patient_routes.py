@@ -137,21 +137,12 @@ def update(public_id: str) -> BaseResponse:
 # will happen (every printed card stops working): the card page's button opens it.
 
 
-@bp.get("/<public_id>/regenerate")
+@bp.get("/<public_id>/<any(regenerate, withdraw):action>", endpoint="confirm")
 @patient_only
-def confirm_regenerate(public_id: str) -> str:
+def confirm(public_id: str, action: str) -> str:
     card = service.patient_card(current_patient(), public_id)
     return render_template(
-        "cards/confirm.html", card=card, action="regenerate", action_form=CardActionForm()
-    )
-
-
-@bp.get("/<public_id>/withdraw")
-@patient_only
-def confirm_withdraw(public_id: str) -> str:
-    card = service.patient_card(current_patient(), public_id)
-    return render_template(
-        "cards/confirm.html", card=card, action="withdraw", action_form=CardActionForm()
+        "cards/confirm.html", card=card, action=action, action_form=CardActionForm()
     )
 
 
