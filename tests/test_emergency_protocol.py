@@ -515,7 +515,7 @@ def test_gp_view_shows_the_bep_topics_objectives_and_competencies_by_status(
     db.flush()
     html = unescape(client.get(path_of(make_share(alice, Audience.GP))).get_data(as_text=True))
     assert "Synthèse du bilan éducatif partagé (BEP)" in html and "Alice BEP synthesis" in html
-    assert "Ce que le patient souhaite aborder avec son médecin traitant" in html
+    assert "Sujets à aborder avec le médecin traitant" in html
     assert "Alice GP topics" in html
     assert re.search(r"Alice treatment objective\s*<span[^>]*>En cours", html)
     headings = (

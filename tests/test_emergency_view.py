@@ -239,7 +239,7 @@ def test_declared_viewer_names_that_opening_without_counting_another(
 def test_naming_oneself_is_never_required(app, client, db, alice) -> None:
     card_path = path_of(make_card(alice))
     html = client.get(card_path).get_data(as_text=True)
-    assert "Indiquer au patient qui a ouvert sa carte" in html
+    assert "Indiquer à la patiente qui a ouvert sa carte" in html
     assert "<form" not in html and "required" not in html
     assert "Set-Cookie" not in client.get(card_path).headers  # nothing kept in the browser
     assert "Alice critical action" in html
@@ -325,7 +325,7 @@ def test_regenerated_card_old_link_answers_410_saying_it_was_replaced(app, clien
     assert new_path != old_path
     old = client.get(old_path)
     assert old.status_code == 410
-    assert "remplacé cette carte" in old.get_data(as_text=True)
+    assert "a été remplacée par une nouvelle" in old.get_data(as_text=True)
     assert "Alice" not in old.get_data(as_text=True)
     assert client.get(new_path).status_code == 200
 
@@ -338,7 +338,7 @@ def test_withdrawn_card_answers_410_saying_it_was_withdrawn(app, client, db, ali
     db.flush()
     response = client.get(card_path)
     assert response.status_code == 410
-    assert "retiré cette carte" in response.get_data(as_text=True)
+    assert "Cette carte a été retirée" in response.get_data(as_text=True)
     assert client.get(card_path + "/who/anything").status_code == 410
 
 

@@ -10,6 +10,7 @@ import socket
 
 import pytest
 import weasyprint
+from babel.dates import format_date
 from packaging.version import Version
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -59,7 +60,7 @@ def realistic_path(in_request, alice_enrollment, claire) -> None:
             workshop=first, status=AttendanceStatus.ATTENDED, scheduled_on=dt.date(2026, 10, 8)
         ),
         WorkshopAttendance(
-            workshop=second, status=AttendanceStatus.PLANNED, scheduled_on=dt.date(2026, 12, 3)
+            workshop=second, status=AttendanceStatus.PLANNED, scheduled_on=NEXT_SESSION
         ),
     ]
     alice_enrollment.competencies = [
@@ -70,6 +71,11 @@ def realistic_path(in_request, alice_enrollment, claire) -> None:
     consent.record_oral_consent(alice_enrollment, claire, dt.date.today())
     session.flush()
 
+
+# The next workshop session, a month from now (never the 1st, which French prints « 1er »).
+NEXT_SESSION = dt.date.today() + dt.timedelta(days=30)
+NEXT_SESSION += dt.timedelta(days=1) if NEXT_SESSION.day == 1 else dt.timedelta()
+NEXT_SESSION_FR = format_date(NEXT_SESSION, "medium", locale="fr")
 
 START_ITEMS = [
     "CHU Test",
@@ -86,7 +92,7 @@ START_ITEMS = [
     "Alice travel objective",
     "Ateliers du programme personnalisé",
     "Programme A workshop 1 (atelier collectif — suivi le 8 oct. 2026)",
-    "Programme A workshop 2 (atelier collectif — prévu le 3 déc. 2026)",
+    f"Programme A workshop 2 (atelier collectif — prévu le {NEXT_SESSION_FR})",
     "Pour nous joindre directement : Coordinator of Programme A, 02 41 00 00 00, "
     "coordination@example.org",
     "Si vous le jugez utile, vous pouvez nous transmettre des informations complémentaires "
@@ -170,7 +176,7 @@ def test_no_letter_without_consent(alice_enrollment, claire, db) -> None:
     consent.withdraw_consent(alice_enrollment, claire)
     with pytest.raises(letters.ConsentRequired) as refused:
         letters.issue_letter(alice_enrollment, LetterKind.START, claire)
-    assert "accord du patient" in refused.value.problems[0]
+    assert "accord pour informer le médecin traitant" in refused.value.problems[0]
     assert alice_enrollment.letters == []
     assert db.scalar(select(AuditEvent).where(AuditEvent.tag == "letter:refused")) is not None
 
@@ -406,9 +412,7 @@ def test_weasyprint_is_pinned_at_a_version_without_fetcher_advisories() -> None:
 def test_preview_lists_the_problems_without_storing_anything(alice_enrollment, claire, db) -> None:
     alice_enrollment.gp_topics = ""
     preview = letters.preview_letter(alice_enrollment, LetterKind.END, claire)
-    assert (
-        "Indiquez ce que le patient souhaite aborder avec son médecin traitant." in preview.problems
-    )
+    assert "Indiquez les sujets à aborder avec le médecin traitant." in preview.problems
     assert alice_enrollment.letters == []
     ok = letters.preview_letter(alice_enrollment, LetterKind.START, claire)
     assert ok.problems == [] and ok.pages == 1

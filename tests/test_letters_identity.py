@@ -470,7 +470,7 @@ def test_a_refusal_is_shown_once(client, alice_ready, claire, db) -> None:
     response = client.submit(f"/team/enrollments/{alice_ready.id}/letters/end", {})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert html.count("Indiquez ce que le patient souhaite aborder avec son médecin traitant.") == 1
+    assert html.count("Indiquez les sujets à aborder avec le médecin traitant.") == 1
 
 
 # Sending ---------------------------------------------------------------------------------
@@ -533,7 +533,7 @@ def test_the_team_records_the_identity_on_the_patients_record(client, alice_enro
         ),
         (INS_MAN, identifiers.INS_OID_NIR, "Cet INS ne correspond pas au sexe indiqué"),
         ("123", identifiers.INS_OID_NIR, "Ce n&#39;est pas un INS"),
-        (INS_WOMAN, "", "Indiquez si l&#39;INS est le NIR du patient ou un NIA"),
+        (INS_WOMAN, "", "Indiquez si l&#39;INS est un NIR ou un NIA"),
     ],
 )
 def test_a_wrong_ins_is_refused_and_nothing_saved(

@@ -25,7 +25,8 @@ def paths(alice_enrollment, claire, bob_enrollment, eve) -> None:
     make_progress(bob_enrollment, eve)
     alice_enrollment.attendances.append(
         WorkshopAttendance(
-            workshop=alice_enrollment.programme.workshops[1], scheduled_on=dt.date(2026, 12, 3)
+            workshop=alice_enrollment.programme.workshops[1],
+            scheduled_on=dt.date.today() + dt.timedelta(days=30),
         )
     )
     alice_enrollment.objectives[0].status = ObjectiveStatus.ACHIEVED

@@ -157,7 +157,7 @@ def test_the_patient_accepts_and_only_then_the_team_sees_the_path(
     # Already enrolled: no new invitation.
     refused = invite(client, programme_a.id, "carol@example.org")
     assert refused.status_code == 400
-    assert "déjà inclus dans ce programme" in refused.get_data(as_text=True)
+    assert "déjà incluse dans ce programme" in refused.get_data(as_text=True)
 
 
 def test_a_patient_cannot_answer_another_patients_invitation(
@@ -182,7 +182,7 @@ def test_an_oral_consent_is_told_to_the_patient_who_can_withdraw_it(
 ) -> None:
     url = f"/team/enrollments/{alice_enrollment.id}"
     sign_in(client, "claire@example.org")
-    assert "Le patient en est informé, avec votre nom" in text_of(client, url)
+    assert "La patiente en est informée, avec votre nom" in text_of(client, url)
     given_on = dt.date.today() - dt.timedelta(days=3)
     response = client.submit(f"{url}/consent", {"consent-given_on": given_on.isoformat()}, page=url)
     assert response.status_code == 302

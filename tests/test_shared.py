@@ -121,7 +121,7 @@ def test_expired_link_answers_410_saying_so(client, db, alice) -> None:
     html = response.get_data(as_text=True)
     assert response.status_code == 410
     assert "Ce lien a expiré" in html
-    assert "Demandez au patient" in html
+    assert "Demandez à la personne qui vous a transmis ce lien" in html
     # Holding a dead link proves nothing: the ETP team's contact is not shown.
     assert "Coordinator of Programme A" not in html
     assert "02 41 00 00 00" not in html

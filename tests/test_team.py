@@ -177,7 +177,7 @@ def test_stale_form_gets_a_conflict_message_and_nothing_is_overwritten(
     )
     html = second.get_data(as_text=True)
     assert second.status_code == 409
-    assert "Quelqu&#39;un d&#39;autre a enregistré le dossier" in html
+    assert "Quelqu&#39;un d&#39;autre a enregistré ce dossier" in html
     assert "Nina&#39;s synthesis" in html  # the record as saved now
     assert "Claire&#39;s synthesis" in html  # what Claire typed is kept in the form
     db.refresh(alice_enrollment)
@@ -279,20 +279,21 @@ def test_planning_a_workshop_and_marking_attendance(
 ) -> None:
     url = f"/team/enrollments/{alice_enrollment.id}"
     second = programme_a.workshops[1]
+    held_on = dt.date.today() - dt.timedelta(days=2)  # attendance is marked once it was held
     sign_in(client, "claire@example.org")
     response = client.submit(
         f"{url}/workshops",
         {
             "plan-version": str(alice_enrollment.version),
             "plan-workshop_id": str(second.id),
-            "plan-scheduled_on": "2026-12-03",
+            "plan-scheduled_on": held_on.isoformat(),
         },
         page=url,
     )
     assert response.status_code == 302
     db.refresh(alice_enrollment)
     attendance = alice_enrollment.attendances[-1]
-    assert (attendance.workshop_id, attendance.scheduled_on) == (second.id, dt.date(2026, 12, 3))
+    assert (attendance.workshop_id, attendance.scheduled_on) == (second.id, held_on)
     assert (
         client.submit(
             f"{url}/attendances/{attendance.id}/status",
@@ -445,9 +446,8 @@ def test_refused_letter_names_what_to_fill(client, alice_enrollment, claire, db)
     url = f"/team/enrollments/{alice_enrollment.id}/letters/end"
     response = client.submit(url, {})
     assert response.status_code == 400
-    assert (
-        "Indiquez ce que le patient souhaite aborder avec son médecin traitant."
-        in response.get_data(as_text=True)
+    assert "Indiquez les sujets à aborder avec le médecin traitant." in response.get_data(
+        as_text=True
     )
 
 
@@ -600,10 +600,12 @@ def test_patient_list_shows_consent_and_letters_at_a_glance(
     db.flush()
     sign_in(client, "claire@example.org")
     html = page(client, "/team/")
-    assert "Accord du patient recueilli" in html
+    assert "Accord recueilli pour informer le médecin traitant" in html
     assert "Courrier de début émis" in html and "Courrier de fin émis" not in html
     sign_in(other_client, "eve@example.org")
-    assert "Accord du patient non recueilli" in other_client.get("/team/").get_data(as_text=True)
+    assert "Pas d'accord pour informer le médecin traitant" in other_client.get("/team/").get_data(
+        as_text=True
+    )
 
 
 def test_educator_who_chose_english_issues_an_english_letter(
