@@ -13,16 +13,18 @@ import hmac
 import json
 import logging
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
 
-from pathway.db import session
+from pathway.db import Base, session
 from pathway.models import AuditEvent, User
 
 logger = logging.getLogger("pathway.audit")
+
+_Row = TypeVar("_Row", bound=Base)
 
 
 class Tag(StrEnum):
@@ -88,11 +90,26 @@ ALLOWED_DETAILS = frozenset(
 REFERENCED = frozenset({"share", "letter"})
 
 
+def _detail(value: Any) -> Any:
+    """What a detail stores: a record by its public id (else its id), an enum by its value."""
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, Base):
+        return getattr(value, "public_id", None) or getattr(value, "id", None)
+    return value
+
+
 def record(
-    tag: Tag, *, actor: User | None = None, patient_id: int | None = None, **details: Any
+    tag: Tag, actor: User | None = None, patient_id: int | None = None, **details: Any
 ) -> AuditEvent:
-    """Record one security event in the current transaction and log it."""
-    kept = {key: value for key, value in details.items() if key in ALLOWED_DETAILS}
+    """Record one security event in the current transaction and log it.
+
+    A detail may be given as the record it names (`share=share`) or an enum member."""
+    kept = {
+        key: _detail(value)
+        for key, value in details.items()
+        if key in ALLOWED_DETAILS and value is not None
+    }
     event = AuditEvent(
         tag=tag.value,
         actor_id=actor.id if actor is not None else None,
@@ -109,6 +126,21 @@ def record(
         json.dumps({"tag": tag.value, "actor": event.actor_id, "patient": patient_id, **logged}),
     )
     return event
+
+
+def record_new(
+    row: _Row, tag: Tag, actor: User | None, patient_id: int | None = None, **details: Any
+) -> _Row:
+    """Add a new record and the event that created it, in the current transaction.
+
+    The record is flushed first, so the details can name it (`share=share`); the patient
+    is the record's own when not given."""
+    session.add(row)
+    session.flush()
+    if patient_id is None:
+        patient_id = getattr(row, "patient_id", None)
+    record(tag, actor, patient_id, **details)
+    return row
 
 
 def forget_patient(patient_id: int) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 
 from pathway.db import session, utcnow
-from pathway.models import Notification, User
+from pathway.models import Notification, Patient, User
 
 
 def init_app(app: Flask) -> None:
@@ -177,6 +177,16 @@ def notify(
     )
     session.add(notification)
     return notification
+
+
+def notify_patient(
+    patient: Patient, kind: str, params: Mapping[str, Any] | None = None, link: str = ""
+) -> Notification | None:
+    """Notify a patient in the app; none for a patient without an account yet (their
+    pages show the same facts once they have one)."""
+    if patient.user_id is None:
+        return None
+    return notify(patient.user_id, kind, params, link)
 
 
 def forget_patient(patient_id: int) -> int:

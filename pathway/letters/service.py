@@ -207,8 +207,8 @@ def _require_consent(enrollment: Enrollment, educator: User, details: dict[str, 
     if not consent.has_active_consent(enrollment):
         audit.record(
             audit.Tag.LETTER_REFUSED,
-            actor=educator,
-            patient_id=enrollment.patient_id,
+            educator,
+            enrollment.patient_id,
             reason="no_consent",
             **details,
         )
@@ -278,26 +278,24 @@ def issue_letter(
         session.flush()
     audit.record(
         audit.Tag.LETTER_ISSUED,
-        actor=educator,
-        patient_id=enrollment.patient_id,
-        enrollment=enrollment.id,
-        letter=letter.public_id,
-        kind=kind.value,
+        educator,
+        enrollment.patient_id,
+        enrollment=enrollment,
+        letter=letter,
+        kind=kind,
         version=version,
     )
-    patient_user_id = enrollment.patient.user_id
-    if patient_user_id is not None:
-        notifications.notify(
-            patient_user_id,
-            "letter_issued",
-            {
-                "letter_kind": kind.value,
-                "programme": enrollment.programme.name,
-                "version": version,
-                "copy_given_to_patient": letter.copy_given_to_patient,
-            },
-            link=url_for("programme.index"),
-        )
+    notifications.notify_patient(
+        enrollment.patient,
+        "letter_issued",
+        {
+            "letter_kind": kind.value,
+            "programme": enrollment.programme.name,
+            "version": version,
+            "copy_given_to_patient": letter.copy_given_to_patient,
+        },
+        link=url_for("programme.index"),
+    )
     return letter
 
 
@@ -390,14 +388,13 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
             ]
         ) from None
     dispatch = LetterDispatch(letter=letter, recipient=recipient, sent_by_id=educator.id)
-    session.add(dispatch)
-    session.flush()
-    audit.record(
+    audit.record_new(
+        dispatch,
         audit.Tag.LETTER_SENT,
-        actor=educator,
-        patient_id=patient.id,
-        letter=letter.public_id,
-        kind=letter.kind.value,
+        educator,
+        patient.id,
+        letter=letter,
+        kind=letter.kind,
         version=letter.version,
         recipient_domain=recipient.rpartition("@")[2][:60],
     )

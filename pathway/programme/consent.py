@@ -56,23 +56,28 @@ def give_consent(enrollment: Enrollment, patient_user: User) -> Consent:
     existing = active_consent(enrollment)
     if existing is not None:
         return existing
+    return _recorded(enrollment, patient_user, utcnow(), APP, enrollment.patient.full_name)
+
+
+def _recorded(
+    enrollment: Enrollment, by: User, given_at: dt.datetime, method: str, by_name: str
+) -> Consent:
+    """Store an agreement and the event that records it."""
     consent = Consent(
         enrollment=enrollment,
-        given_at=utcnow(),
-        method=APP,
-        recorded_by_id=patient_user.id,
-        recorded_by_name=enrollment.patient.full_name,
+        given_at=given_at,
+        method=method,
+        recorded_by_id=by.id,
+        recorded_by_name=by_name,
     )
-    session.add(consent)
-    session.flush()
-    audit.record(
+    return audit.record_new(
+        consent,
         audit.Tag.CONSENT_GIVEN,
-        actor=patient_user,
-        patient_id=enrollment.patient_id,
-        enrollment=enrollment.id,
-        method=APP,
+        by,
+        enrollment.patient_id,
+        enrollment=enrollment,
+        method=method,
     )
-    return consent
 
 
 def record_oral_consent(enrollment: Enrollment, educator: User, given_on: dt.date) -> Consent:
@@ -87,21 +92,8 @@ def record_oral_consent(enrollment: Enrollment, educator: User, given_on: dt.dat
         raise ConsentError(_("The patient's agreement is already recorded."))
     # Today's consent keeps its exact time; an earlier day is stamped at noon UTC.
     given_at = utcnow() if given_on == today else dt.datetime.combine(given_on, dt.time(12), dt.UTC)
-    consent = Consent(
-        enrollment=enrollment,
-        given_at=given_at,
-        method=ORAL,
-        recorded_by_id=educator.id,
-        recorded_by_name=educator.display_name or educator.email,
-    )
-    session.add(consent)
-    session.flush()
-    audit.record(
-        audit.Tag.CONSENT_GIVEN,
-        actor=educator,
-        patient_id=enrollment.patient_id,
-        enrollment=enrollment.id,
-        method=ORAL,
+    consent = _recorded(
+        enrollment, educator, given_at, ORAL, educator.display_name or educator.email
     )
     # Recorded on the patient's behalf: they are told by whom, and can withdraw it.
     _tell_patient(
@@ -147,11 +139,8 @@ def withdraw_consent(enrollment: Enrollment, by: User) -> bool:
         consent.withdrawn_by_name = by.display_name or by.email
         _tell_patient(enrollment, "consent_withdrawn_for_you", educator=consent.withdrawn_by_name)
     session.flush()
+    method = APP if by.patient is not None else ORAL
     audit.record(
-        audit.Tag.CONSENT_WITHDRAWN,
-        actor=by,
-        patient_id=enrollment.patient_id,
-        enrollment=enrollment.id,
-        method=APP if by.patient is not None else ORAL,
+        audit.Tag.CONSENT_WITHDRAWN, by, enrollment.patient_id, enrollment=enrollment, method=method
     )
     return True

@@ -61,13 +61,8 @@ def invite_existing_patient(
         invited_by_id=educator.id,
         invited_by_name=(educator.display_name or educator.email)[:120],
     )
-    session.add(invitation)
-    session.flush()
-    audit.record(
-        audit.Tag.ENROLLMENT_INVITATION_CREATED,
-        actor=educator,
-        patient_id=patient.id,
-        invitation=invitation.id,
+    audit.record_new(
+        invitation, audit.Tag.ENROLLMENT_INVITATION_CREATED, educator, invitation=invitation
     )
     notifications.notify(
         user.id,
@@ -167,14 +162,12 @@ def accept_invitation(invitation: ProgrammeInvitation, patient_user: User) -> En
     )
     if enrollment is None:
         enrollment = Enrollment(patient=patient, programme=programme, started_on=utcnow().date())
-        session.add(enrollment)
-        session.flush()
-        audit.record(
+        audit.record_new(
+            enrollment,
             audit.Tag.ENROLLMENT_CREATED,
-            actor=patient_user,
-            patient_id=patient.id,
-            enrollment=enrollment.id,
-            invitation=invitation.id,
+            patient_user,
+            enrollment=enrollment,
+            invitation=invitation,
         )
     if invitation.invited_by_id is not None:
         notifications.notify(
@@ -192,9 +185,9 @@ def decline_invitation(invitation: ProgrammeInvitation, patient_user: User) -> N
     _answer(invitation, InvitationAnswer.DECLINED)
     audit.record(
         audit.Tag.ENROLLMENT_INVITATION_DECLINED,
-        actor=patient_user,
-        patient_id=invitation.patient_id,
-        invitation=invitation.id,
+        patient_user,
+        invitation.patient_id,
+        invitation=invitation,
     )
     if invitation.invited_by_id is not None:
         notifications.notify(

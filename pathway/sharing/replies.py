@@ -34,7 +34,7 @@ from pathway.models import (
     ShareKind,
     User,
 )
-from pathway.notifications import notify
+from pathway.notifications import notify, notify_patient
 from pathway.rules import RuleBroken
 from pathway.sharing.sections import REPLYING_AUDIENCES
 from pathway.sharing.shares import is_active
@@ -130,17 +130,13 @@ def submit_contribution(share: Share, fields: Mapping[str, str | None]) -> Contr
         status=ContributionStatus.PENDING,
         **cleaned,
     )
-    session.add(contribution)
-    session.flush()
-    audit.record(audit.Tag.SHARE_REPLY_RECEIVED, patient_id=share.patient_id, share=share.public_id)
-    user_id = share.patient.user_id
-    if user_id is not None:
-        notify(
-            user_id,
-            "contribution_received",
-            {"author": cleaned["author_name"], "label": share.label},
-            link=f"/inbox/contributions/{contribution.id}",
-        )
+    audit.record_new(contribution, audit.Tag.SHARE_REPLY_RECEIVED, None, share=share)
+    notify_patient(
+        share.patient,
+        "contribution_received",
+        {"author": cleaned["author_name"], "label": share.label},
+        link=f"/inbox/contributions/{contribution.id}",
+    )
     return contribution
 
 
@@ -209,10 +205,7 @@ def forward(
     contribution.enrollment_id = enrollment.id
     session.flush()
     audit.record(
-        audit.Tag.SHARE_REPLY_FORWARDED,
-        actor=actor,
-        patient_id=patient.id,
-        enrollment=enrollment.id,
+        audit.Tag.SHARE_REPLY_FORWARDED, actor=actor, patient_id=patient.id, enrollment=enrollment
     )
     for educator in enrollment.programme.educators:
         notify(

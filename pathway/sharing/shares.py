@@ -163,17 +163,20 @@ def create_share(
         allow_replies=allow_replies,
         token_version=1,
     )
-    session.add(share)
-    session.flush()
-    audit.record(
+    return _added(share, actor)
+
+
+def _added(share: Share, actor: User | None, reason: str | None = None) -> Share:
+    """Store a new link, audited with its recipient kind (and why it was made from another)."""
+    return audit.record_new(
+        share,
         audit.Tag.SHARE_LINK_CREATED,
-        actor=actor,
-        patient_id=patient.id,
-        share=share.public_id,
-        audience=audience.value,
-        kind=kind.value,
+        actor,
+        share=share,
+        audience=share.audience,
+        kind=share.kind,
+        reason=reason,
     )
-    return share
 
 
 def _check_passcode_length(passcode: str) -> None:
@@ -220,12 +223,7 @@ def revoke_share(share: Share, actor: User | None = None) -> None:
     from this one for a letter's addressee stop with it: they never outlive their origin."""
     if share.revoked_at is None:
         share.revoked_at = utcnow()
-        audit.record(
-            audit.Tag.SHARE_LINK_REVOKED,
-            actor=actor,
-            patient_id=share.patient_id,
-            share=share.public_id,
-        )
+        audit.record(audit.Tag.SHARE_LINK_REVOKED, actor, share.patient_id, share=share.public_id)
     derived = session.scalars(
         select(Share)
         .join(LetterLink, LetterLink.share_id == Share.id)
@@ -278,18 +276,7 @@ def _made_from(
         allow_replies=origin.allow_replies,
         token_version=1,
     )
-    session.add(share)
-    session.flush()
-    audit.record(
-        audit.Tag.SHARE_LINK_CREATED,
-        actor=actor,
-        patient_id=origin.patient_id,
-        share=share.public_id,
-        audience=share.audience.value,
-        kind=share.kind.value,
-        reason=reason,
-    )
-    return share
+    return _added(share, actor, reason)
 
 
 def letter_links_of(patient: Patient) -> dict[int, LetterLink]:
@@ -313,8 +300,8 @@ def rotate_share(share: Share, actor: User | None = None) -> None:
     share.token_version += 1
     audit.record(
         audit.Tag.SHARE_LINK_ROTATED,
-        actor=actor,
-        patient_id=share.patient_id,
+        actor,
+        share.patient_id,
         share=share.public_id,
         version=share.token_version,
     )
@@ -494,11 +481,9 @@ def _lock(share: Share) -> None:
     audit.record(
         audit.Tag.SHARE_PASSCODE_LOCKED, patient_id=share.patient_id, share=share.public_id
     )
-    user_id = share.patient.user_id
-    if user_id is not None:
-        notifications.notify(
-            user_id, "share_locked", {"label": share.label}, link=f"/shares/{share.public_id}"
-        )
+    notifications.notify_patient(
+        share.patient, "share_locked", {"label": share.label}, link=f"/shares/{share.public_id}"
+    )
 
 
 LINK_QR = "link-qr.png"

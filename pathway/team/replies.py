@@ -20,7 +20,7 @@ from pathway.models import (
     Share,
     User,
 )
-from pathway.notifications import notify
+from pathway.notifications import notify_patient
 from pathway.programme.enrollments import (
     EnrollmentError,
     add_objective,
@@ -107,9 +107,9 @@ def adopt_objective(contribution: Contribution, educator: User) -> Objective:
     session.flush()
     audit.record(
         audit.Tag.ENROLLMENT_OBJECTIVE_ADOPTED,
-        actor=educator,
-        patient_id=enrollment.patient_id,
-        enrollment=enrollment.id,
+        educator,
+        enrollment.patient_id,
+        enrollment=enrollment,
     )
     return objective
 
@@ -141,22 +141,15 @@ def team_reply(contribution: Contribution, educator: User, body: str) -> Message
         from_team=True,
         body=body,
     )
-    session.add(message)
-    session.flush()
-    audit.record(
-        audit.Tag.SHARE_REPLY_ANSWERED,
-        actor=educator,
-        patient_id=share.patient_id,
-        share=share.public_id,
+    audit.record_new(
+        message, audit.Tag.SHARE_REPLY_ANSWERED, educator, share.patient_id, share=share
     )
-    user_id = share.patient.user_id
-    if user_id is not None:
-        notify(
-            user_id,
-            "team_replied",
-            {"programme": programme, "label": share.label},
-            link=f"/inbox/shares/{share.public_id}",
-        )
+    notify_patient(
+        share.patient,
+        "team_replied",
+        {"programme": programme, "label": share.label},
+        link=f"/inbox/shares/{share.public_id}",
+    )
     return message
 
 
