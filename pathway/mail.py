@@ -8,7 +8,7 @@ Two ways out:
   known address answers as fast as for an unknown one), a mail server that is down costs a
   retry instead of an error page, and a request that rolls back sends nothing. Password
   resets and invitations go this way.
-- send_mail() sends at once, inside the request, for a caller that must tell its user
+- transmit(compose(…)) sends at once, inside the request, for a caller that must tell its user
   whether the mail server took the message: a letter to the GP is recorded as sent only
   once the server accepted it, and the educator is told to try again if it did not.
 
@@ -118,20 +118,6 @@ def transmit(message: EmailMessage) -> None:
             (outbox / f"{uuid.uuid4().hex}.eml").write_bytes(message.as_bytes())
         except OSError as error:
             raise MailError(str(error)) from error
-
-
-def send_mail(
-    to: str,
-    subject: str,
-    body: str,
-    attachments: tuple[Attachment, ...] = (),
-    sender: str | None = None,
-) -> EmailMessage:
-    """Send one plain-text message now, with optional attachments (MailError if refused);
-    from `sender` when given, else from MAIL_FROM."""
-    message = compose(to, subject, body, attachments, sender)
-    transmit(message)
-    return message
 
 
 # The outbox ------------------------------------------------------------------------------

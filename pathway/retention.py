@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import Delete, delete, func, select
 from sqlalchemy.engine import CursorResult
 
 from pathway import audit
@@ -53,30 +53,17 @@ def purge(
             session.scalar(select(func.count()).where(AuditEvent.occurred_at < cutoff)) or 0,
             session.scalar(select(func.count()).select_from(SignInSession).where(ended)) or 0,
         )
-    access = cast(
-        CursorResult[Any],
-        session.execute(
-            delete(AccessEvent)
-            .where(AccessEvent.occurred_at < cutoff)
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
-    audited = cast(
-        CursorResult[Any],
-        session.execute(
-            delete(AuditEvent)
-            .where(AuditEvent.occurred_at < cutoff)
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
-    sign_ins = cast(
-        CursorResult[Any],
-        session.execute(
-            delete(SignInSession).where(ended).execution_options(synchronize_session=False)
-        ),
-    ).rowcount
+    access = _deleted(delete(AccessEvent).where(AccessEvent.occurred_at < cutoff))
+    audited = _deleted(delete(AuditEvent).where(AuditEvent.occurred_at < cutoff))
+    sign_ins = _deleted(delete(SignInSession).where(ended))
     # The purge itself is a security event, recorded after the deletion so it is kept.
     audit.record(
         audit.Tag.RETENTION_PURGED, count=access + audited, reason=f"before {cutoff:%Y-%m-%d}"
     )
     return PurgeResult(cutoff, access, audited, sign_ins)
+
+
+def _deleted(statement: Delete) -> int:
+    """Run a bulk DELETE and say how many rows it removed."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(cast(CursorResult[Any], result).rowcount or 0)

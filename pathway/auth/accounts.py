@@ -257,16 +257,27 @@ def invite_patient(patient: Patient, email: str, invited_by: User) -> str:
     return link
 
 
+def _unsigned(
+    purpose: tokens.Purpose, token: str, max_age: int, *, expired: str, invalid: str
+) -> tuple[str, int | None]:
+    """What a signed link carries, or an AccountError saying why it cannot be used."""
+    try:
+        return tokens.unsign(purpose, token, max_age=max_age)
+    except tokens.TokenExpired:
+        raise AccountError(expired) from None
+    except tokens.TokenInvalid:
+        raise AccountError(invalid) from None
+
+
 def load_invitation(token: str) -> Invitation:
     """Return the invitation a token points at if it can still be used, else raise."""
-    try:
-        public_id, _version = tokens.unsign(
-            tokens.Purpose.INVITATION, token, max_age=INVITATION_DAYS * 86400
-        )
-    except tokens.TokenExpired:
-        raise AccountError(_("This invitation has expired. Ask your team for a new one.")) from None
-    except tokens.TokenInvalid:
-        raise AccountError(_("This invitation link is not valid.")) from None
+    public_id, _version = _unsigned(
+        tokens.Purpose.INVITATION,
+        token,
+        INVITATION_DAYS * 86400,
+        expired=_("This invitation has expired. Ask your team for a new one."),
+        invalid=_("This invitation link is not valid."),
+    )
     invitation = session.scalar(select(Invitation).where(Invitation.public_id == public_id))
     if invitation is None:
         raise AccountError(_("This invitation link is not valid."))
@@ -335,14 +346,13 @@ def request_password_reset(email: str) -> None:
 
 
 def load_reset_user(token: str) -> User:
-    try:
-        public_id, fingerprint = tokens.unsign(
-            tokens.Purpose.PASSWORD_RESET, token, max_age=RESET_HOURS * 3600
-        )
-    except tokens.TokenExpired:
-        raise AccountError(_("This reset link has expired. Ask for a new one.")) from None
-    except tokens.TokenInvalid:
-        raise AccountError(_("This reset link is not valid.")) from None
+    public_id, fingerprint = _unsigned(
+        tokens.Purpose.PASSWORD_RESET,
+        token,
+        RESET_HOURS * 3600,
+        expired=_("This reset link has expired. Ask for a new one."),
+        invalid=_("This reset link is not valid."),
+    )
     user = session.scalar(select(User).where(User.public_id == public_id))
     if user is None or not user.is_active or fingerprint != _password_fingerprint(user):
         raise AccountError(_("This reset link has already been used or is no longer valid."))

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
-from pathway import audit, notifications
+from pathway import audit, mail, notifications
 from pathway.cards.qr import qr_data_uri
 from pathway.db import new_public_id, session
 from pathway.documents import DocumentError, render_pdf
@@ -28,7 +28,7 @@ from pathway.letters.compose import (
     render_letter_html,
     warnings_before_issue,
 )
-from pathway.mail import Attachment, MailError, send_mail
+from pathway.mail import Attachment, MailError
 from pathway.models import (
     Enrollment,
     Letter,
@@ -370,13 +370,9 @@ def send_letter(letter: Letter, educator: User) -> LetterDispatch:
             email=programme.coordinator_email,
         )
     try:
-        send_mail(
-            recipient,
-            subject,
-            body,
-            attachments=(Attachment(filename=letter_filename(letter), content=attachment),),
-            sender=programme.sender_email or None,
-        )
+        attached = Attachment(filename=letter_filename(letter), content=attachment)
+        sender = programme.sender_email or None
+        mail.transmit(mail.compose(recipient, subject, body, (attached,), sender=sender))
     except MailError:
         raise SendFailed(
             [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,7 +14,7 @@ from pathway import letters
 from pathway.auth.sessions import current_patient, patient_only, recent_sign_in_required
 from pathway.db import session
 from pathway.documents import pdf_response
-from pathway.models import LetterKind
+from pathway.models import LetterKind, ProgrammeInvitation
 from pathway.programme import consent, enrollments, invitations
 from pathway.programme.enrollments import EnrollmentError
 from pathway.rules import refuse
@@ -55,45 +57,52 @@ def _invitations(invitation_id: int) -> str:
 @patient_only
 @recent_sign_in_required(back_to=_invitations)
 def accept_invitation(invitation_id: int) -> Response:
-    invitation = invitations.patient_invitation(current_patient(), invitation_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    try:
+    def accept(invitation: ProgrammeInvitation) -> str:
         enrollment = invitations.accept_invitation(invitation, current_user)
-    except EnrollmentError as error:
-        refuse(error)
-        return redirect(url_for("programme.index"), code=303)
-    session.commit()
-    flash(
-        _(
+        return url_for("programme.index", _anchor=f"programme-{enrollment.id}")
+
+    return _answer(
+        invitation_id,
+        accept,
+        lambda name: _(
             "You have joined “%(programme)s”: its team now follows your path in the programme.",
-            programme=invitation.programme.name,
+            programme=name,
         ),
-        "success",
     )
-    return redirect(url_for("programme.index", _anchor=f"programme-{enrollment.id}"), code=303)
 
 
 @bp.post("/invitations/<int:invitation_id>/decline")
 @patient_only
 def decline_invitation(invitation_id: int) -> Response:
+    def decline(invitation: ProgrammeInvitation) -> str:
+        invitations.decline_invitation(invitation, current_user)
+        return url_for("programme.index")
+
+    return _answer(
+        invitation_id,
+        decline,
+        lambda name: _(
+            "You declined the invitation to “%(programme)s”: its team sees nothing of yours.",
+            programme=name,
+        ),
+    )
+
+
+def _answer(
+    invitation_id: int, act: Callable[[ProgrammeInvitation], str], done: Callable[[str], str]
+) -> Response:
+    """The patient's answer to one of their invitations: `act` gives the page to go back to."""
     invitation = invitations.patient_invitation(current_patient(), invitation_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        invitations.decline_invitation(invitation, current_user)
+        back = act(invitation)
     except EnrollmentError as error:
         refuse(error)
         return redirect(url_for("programme.index"), code=303)
     session.commit()
-    flash(
-        _(
-            "You declined the invitation to “%(programme)s”: its team sees nothing of yours.",
-            programme=invitation.programme.name,
-        ),
-        "success",
-    )
-    return redirect(url_for("programme.index"), code=303)
+    flash(done(invitation.programme.name), "success")
+    return redirect(back, code=303)
 
 
 def _programmes(enrollment_id: int) -> str:
