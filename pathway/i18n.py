@@ -10,7 +10,7 @@ from typing import Literal, Protocol, cast
 from babel import Locale
 from babel.dates import get_date_format
 from babel.support import NullTranslations
-from flask import Flask, g, has_app_context, request
+from flask import Flask, Response, after_this_request, g, has_app_context, request
 from flask_babel import format_date, get_locale, get_translations, to_user_timezone
 from flask_login import current_user
 from jinja2 import pass_context
@@ -23,12 +23,22 @@ LANGUAGE_COOKIE = "lang"
 
 
 def select_locale() -> str:
-    """The signed-in user's language, else the remembered choice, else French."""
+    """The signed-in user's language, else the remembered choice, else the browser's
+    (Accept-Language), else French."""
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
         locale: str = current_user.locale
         return locale
     chosen = request.cookies.get(LANGUAGE_COOKIE, "")
-    return chosen if chosen in LOCALES else "fr"
+    if chosen in LOCALES:
+        return chosen
+    # The page then depends on the header: a cache must not serve it to another language.
+    after_this_request(_vary_on_language)
+    return request.accept_languages.best_match(LOCALES) or "fr"
+
+
+def _vary_on_language(response: Response) -> Response:
+    response.vary.add("Accept-Language")
+    return response
 
 
 def current_locale() -> str:

@@ -32,6 +32,7 @@ from flask import Flask, g, has_app_context
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -91,6 +92,32 @@ def make_config(url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     }
     config.update(overrides)
     return config
+
+
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[str]:
+    """A database of its own, for a test whose parts must really commit from several
+    connections (races, concurrent senders): a new SQLite file, or a new PostgreSQL database
+    dropped at the end."""
+    configured = os.environ.get("DATABASE_URL")
+    if not configured:
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+        upgrade(url)
+        yield url
+        return
+    base = database_url(Path("."), {"DATABASE_URL": configured})
+    name = f"pathway_own_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -63,6 +63,11 @@ def persona(request: pytest.FixtureRequest) -> Persona:
     return Persona(enrollment.patient, enrollment, "eve@example.org", Sex.MALE)
 
 
+def agreed(persona: Persona, feminine: str, masculine: str) -> str:
+    """The wording expected about this persona."""
+    return feminine if persona.sex == Sex.FEMALE else masculine
+
+
 def text_of(response, status: int = 200) -> str:
     assert response.status_code == status, (response.status_code, response.request.path)
     return html.unescape(response.get_data(as_text=True))
@@ -98,9 +103,9 @@ def test_the_gp_s_pages_agree(persona: Persona, stranger: Client) -> None:
 
     view = text_of(stranger.get(f"/s/{token}"))
     assert_agrees(view, persona.sex)
-    kicker = "partagée par la patiente" if persona.sex == Sex.FEMALE else "partagée par le patient"
+    kicker = agreed(persona, "partagée par la patiente", "partagée par le patient")
     assert kicker in view
-    answer = "Répondre à la patiente" if persona.sex == Sex.FEMALE else "Répondre au patient"
+    answer = agreed(persona, "Répondre à la patiente", "Répondre au patient")
     assert answer in view
 
     refused = text_of(post_reply(stranger, token, reply_data(author_name="")), 422)
@@ -129,10 +134,10 @@ def test_the_crew_s_pages_agree(persona: Persona, stranger: Client) -> None:
     card = make_card(persona.patient)
     page = text_of(stranger.get(path_of(card)))
     assert_agrees(page, persona.sex)
-    told = (
-        "Indiquer à la patiente qui a ouvert sa carte"
-        if persona.sex == Sex.FEMALE
-        else "Indiquer au patient qui a ouvert sa carte"
+    told = agreed(
+        persona,
+        "Indiquer à la patiente qui a ouvert sa carte",
+        "Indiquer au patient qui a ouvert sa carte",
     )
     assert told in page
     naming = text_of(stranger.get(naming_path(stranger, path_of(card))))
@@ -164,10 +169,8 @@ def test_the_team_s_pages_and_messages_agree(
     url = f"/team/enrollments/{persona.enrollment.id}"
     enrollment_page = text_of(other_client.get(url))
     assert_agrees(enrollment_page, persona.sex)
-    replies_title = (
-        "Réponses transmises par la patiente"
-        if persona.sex == Sex.FEMALE
-        else "Réponses transmises par le patient"
+    replies_title = agreed(
+        persona, "Réponses transmises par la patiente", "Réponses transmises par le patient"
     )
     assert replies_title in enrollment_page
 
@@ -178,9 +181,7 @@ def test_the_team_s_pages_and_messages_agree(
     reply_page = f"/team/replies/{contribution.id}"
     reply = text_of(other_client.get(reply_page))
     assert_agrees(reply, persona.sex)
-    passed_on = (
-        "Transmise par la patiente" if persona.sex == Sex.FEMALE else "Transmise par le patient"
-    )
+    passed_on = agreed(persona, "Transmise par la patiente", "Transmise par le patient")
     assert passed_on in reply
 
     # The messages after the team acts, and the page they land on.
@@ -195,9 +196,7 @@ def test_the_team_s_pages_and_messages_agree(
     without_consent = text_of(other_client.get(withdrawn.headers["Location"]))
     assert "L'accord pour informer le médecin traitant est retiré." in without_consent
     assert_agrees(without_consent, persona.sex)
-    recorded_by_you = (
-        "La patiente en est informée" if persona.sex == Sex.FEMALE else "Le patient en est informé"
-    )
+    recorded_by_you = agreed(persona, "La patiente en est informée", "Le patient en est informé")
     assert recorded_by_you in without_consent
 
     recorded = other_client.submit(
@@ -212,12 +211,13 @@ def test_the_team_s_pages_and_messages_agree(
         "identity-sex": persona.sex.value,
         "identity-birth_name": "Martin",
         "identity-birth_first_names": persona.patient.first_name,
+        "identity-identity_status": "provisional",
     }
     saved = other_client.submit(f"{url}/identity", identity, page=url)
     assert saved.status_code == 302
     after_saving = text_of(other_client.get(saved.headers["Location"]))
     assert "L'identité est enregistrée." in after_saving
-    born = "Née le" if persona.sex == Sex.FEMALE else "Né le"
+    born = agreed(persona, "Née le", "Né le")
     assert born in after_saving
     assert_agrees(after_saving, persona.sex)
 

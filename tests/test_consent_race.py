@@ -7,21 +7,14 @@ test one) because the two sides must really commit, from two connections at once
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from pathway import create_app, letters
-from pathway.config import database_url
 from pathway.db import session
-from pathway.migrate import upgrade
 from pathway.models import (
     AttendanceStatus,
     Consent,
@@ -38,31 +31,10 @@ from tests.factories import enroll, make_educator, make_patient
 ROUNDS = 4
 
 
-@pytest.fixture
-def race_url(tmp_path: Path) -> Iterator[str]:
-    configured = os.environ.get("DATABASE_URL")
-    if not configured:
-        url = f"sqlite:///{tmp_path / 'race.db'}"
-        upgrade(url)
-        yield url
-        return
-    base = database_url(Path("."), {"DATABASE_URL": configured})
-    name = f"pathway_race_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def test_no_letter_is_committed_after_the_withdrawal_commits(race_url: str, tmp_path: Path) -> None:
-    app = create_app(make_config(race_url, tmp_path))
+def test_no_letter_is_committed_after_the_withdrawal_commits(
+    own_database: str, tmp_path: Path
+) -> None:
+    app = create_app(make_config(own_database, tmp_path))
     with app.test_request_context():
         claire = make_educator("Claire Dubois", "Programme A")
         programme = claire.programmes[0]

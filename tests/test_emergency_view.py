@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pathway.cards.openings import NOTICE_WINDOW
-from pathway.cards.pages import NAMING_LINK
+from pathway.cards.pages import LANGUAGE_LINK, NAMING_LINK
 from pathway.cards.responder_routes import tel_href
 from pathway.cards.service import change_sections, regenerate_card, withdraw_card
 from pathway.db import utcnow
@@ -55,16 +55,18 @@ def test_responder_reads_the_critical_facts_first_without_an_account(app, client
     response = client.get(card_path)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    # Allergies, what to do and what to avoid come before everything else, in this order.
+    # The immediate action, the allergies and the person to call come first, then what to
+    # do and what to avoid, in this order.
     in_order = (
+        "Alice critical action",
         "Alice allergen",
+        "Alice contact",
         "Alice what to do",
         "Alice what to avoid",
         "Alice situations",
         "Alice critical drug",
-        "Alice contact",
     )
-    also = ("Alice Martin", "Alice condition", "ORPHA:85138", "Alice critical action")
+    also = ("Alice Martin", "Alice condition", "ORPHA:85138")
     for fact in (*in_order, *also, "Alice reference centre"):
         assert fact in html, fact
     order = [html.index(text) for text in in_order]
@@ -338,7 +340,10 @@ def test_withdrawn_card_answers_410_saying_it_was_withdrawn(app, client, db, ali
     db.flush()
     response = client.get(card_path)
     assert response.status_code == 410
-    assert "Cette carte a été retirée" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Cette carte a été retirée" in html
+    assert 'href="tel:15"' in html and 'href="tel:112"' in html  # the numbers to call, tappable
+    assert "Alice" not in html and "Martin" not in html
     assert client.get(card_path + "/who/anything").status_code == 410
 
 
@@ -392,10 +397,15 @@ def test_a_second_opening_is_served_from_the_stored_page_and_still_recorded(
     assert second.status_code == 200
     html = second.get_data(as_text=True)
     assert "Alice critical action" in html and "Alice allergen" in html
-    # Each opening has its own naming link; the rest is the same page.
-    assert NAMING_LINK not in html and NAMING_LINK not in first
+    # Each opening has its own naming and language links; the rest is the same page.
+    for mark in (NAMING_LINK, LANGUAGE_LINK):
+        assert mark not in html and mark not in first
     assert naming_refs(first) != naming_refs(html)
-    assert re.sub(r"/who/[^\"]+", "", first) == re.sub(r"/who/[^\"]+", "", html)
+
+    def without_references(page: str) -> str:
+        return re.sub(r"opening=[^\"]+", "", re.sub(r"/who/[^\"]+", "", page))
+
+    assert without_references(first) == without_references(html)
     assert count(AccessEvent) == 2
 
 
@@ -474,12 +484,14 @@ def test_a_stored_page_never_opens_a_replaced_or_withdrawn_card(app, client, db,
 
 def test_the_naming_mark_typed_by_a_patient_stays_text(app, client, db, alice) -> None:
     alice.allergies[0].substance = str(NAMING_LINK)
+    alice.allergies[0].reaction = str(LANGUAGE_LINK)
     db.flush()
     card_path = path_of(make_card(alice))
     for _ in range(2):  # rendered, then stored
         html = client.get(card_path).get_data(as_text=True)
-        assert "&lt;naming-link&gt;" in html
+        assert "&lt;naming-link&gt;" in html and "&lt;language-link&gt;" in html
         assert len(naming_refs(html)) == 1
+        assert len(re.findall(r"[?&;]opening=", html)) == 1  # the language switch
 
 
 def test_naming_references_are_signed_for_their_purpose_and_survive_key_rotation(app) -> None:

@@ -11,12 +11,15 @@ import datetime as dt
 import email
 import email.policy
 import io
+import re
+from html import unescape
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy import text as sql
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -25,6 +28,7 @@ from pathway.db import session
 from pathway.i18n import format_day
 from pathway.images import LOGO_MAX_BYTES, ImageRefused
 from pathway.letters.compose import french_spacing, render_letter_html
+from pathway.migrate import downgrade, upgrade
 from pathway.models import (
     AttendanceStatus,
     Competency,
@@ -35,6 +39,7 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
+from pathway.models.patients import IdentityStatus
 from pathway.programme import consent, enrollments
 from tests.factories import make_share, sign_in
 
@@ -157,6 +162,7 @@ def test_the_identity_is_printed_as_the_identity_rules_expect(alice_ready, clair
         birth_first_names="Alice  Marie Louise",
         ins=" ".join((INS_WOMAN[:1], INS_WOMAN[1:3], INS_WOMAN[3:5], INS_WOMAN[5:])),
         ins_oid=identifiers.INS_OID_NIR,
+        identity_status=IdentityStatus.QUALIFIED,
     )
     assert alice_ready.patient.ins == INS_WOMAN
     text = pdf_text(letters.issue_letter(alice_ready, LetterKind.START, claire).pdf)
@@ -176,8 +182,60 @@ def test_without_an_ins_none_is_printed(alice_ready, claire) -> None:
 def test_an_ins_that_no_longer_checks_is_not_printed(alice_ready, claire) -> None:
     # Stored before a change of the record's sex: it no longer matches, so it is left out.
     alice_ready.patient.ins, alice_ready.patient.ins_oid = INS_MAN, identifiers.INS_OID_NIR
+    alice_ready.patient.identity_status = IdentityStatus.QUALIFIED
     text = pdf_text(letters.issue_letter(alice_ready, LetterKind.START, claire).pdf)
     assert "INS :" not in text
+
+
+def identify(patient, status: IdentityStatus) -> None:
+    enrollments.update_identity(
+        patient,
+        sex=Sex.FEMALE,
+        birth_name="Dupont",
+        birth_first_names="Alice Marie",
+        ins=INS_WOMAN,
+        ins_oid=identifiers.INS_OID_NIR,
+        identity_status=status,
+    )
+
+
+STRICT_TRAITS = (
+    "Nom de naissance : DUPONT · Nom utilisé : MARTIN · "
+    "Prénoms de naissance : Alice Marie · Sexe : F · Née le 2 janvier 1980"
+)
+
+
+def test_a_qualified_identitys_ins_is_printed_with_its_oid(alice_ready, claire) -> None:
+    identify(alice_ready.patient, IdentityStatus.QUALIFIED)
+    for kind in LetterKind:
+        letter = letters.issue_letter(alice_ready, kind, claire)
+        text = pdf_text(letter.pdf)
+        assert STRICT_TRAITS in text
+        assert f"INS : {identifiers.format_ins(INS_WOMAN)} (NIR, OID 1.2.250.1.213.1.4.8)" in text
+        assert letter.snapshot["patient"]["ins"]["oid"] == identifiers.INS_OID_NIR
+
+
+@pytest.mark.parametrize(
+    "status", [IdentityStatus.VALIDATED, IdentityStatus.RETRIEVED, IdentityStatus.PROVISIONAL]
+)
+def test_an_identity_not_qualified_prints_the_strict_traits_without_the_ins(
+    alice_ready, claire, status
+) -> None:
+    identify(alice_ready.patient, status)
+    assert alice_ready.patient.ins == INS_WOMAN  # kept on the record, not printed
+    for kind in LetterKind:
+        letter = letters.issue_letter(alice_ready, kind, claire)
+        text = pdf_text(letter.pdf)
+        assert STRICT_TRAITS in text
+        assert "INS" not in text and "OID" not in text and "1.2.250" not in text
+        assert identifiers.format_ins(INS_WOMAN) not in text and INS_WOMAN not in text
+        assert letter.snapshot["patient"]["ins"] is None
+    preview = letters.preview_letter(alice_ready, LetterKind.START, claire)
+    assert identifiers.format_ins(INS_WOMAN) not in str(preview.html)
+
+
+def test_a_new_patients_identity_is_provisional(alice_enrollment) -> None:
+    assert alice_enrollment.patient.identity_status == IdentityStatus.PROVISIONAL
 
 
 @pytest.mark.parametrize(
@@ -327,6 +385,7 @@ def test_every_letter_is_one_page_with_the_letterhead_and_the_longest_content(
         birth_first_names="Alice Marie Louise",
         ins=INS_WOMAN,
         ins_oid=identifiers.INS_OID_NIR,
+        identity_status=IdentityStatus.QUALIFIED,
     )
     make_share(alice_ready.patient, allow_replies=True)
     longest(alice_ready)
@@ -510,16 +569,18 @@ def test_the_team_records_the_identity_on_the_patients_record(client, alice_enro
         "identity-birth_first_names": "Alice Marie",
         "identity-ins": " ".join((INS_WOMAN[:5], INS_WOMAN[5:10], INS_WOMAN[10:])),
         "identity-ins_oid": identifiers.INS_OID_NIR,
+        "identity-identity_status": "qualified",
     }
     assert client.submit(f"{url}/identity", data, page=url).status_code == 302
     db.refresh(alice_enrollment.patient)
     patient = alice_enrollment.patient
-    assert (patient.sex, patient.birth_name, patient.ins, patient.ins_oid) == (
-        Sex.FEMALE,
-        "Dupont",
-        INS_WOMAN,
-        identifiers.INS_OID_NIR,
-    )
+    assert (
+        patient.sex,
+        patient.birth_name,
+        patient.ins,
+        patient.ins_oid,
+        patient.identity_status,
+    ) == (Sex.FEMALE, "Dupont", INS_WOMAN, identifiers.INS_OID_NIR, IdentityStatus.QUALIFIED)
     assert "INS vérifié" in client.get(url).get_data(as_text=True)
 
 
@@ -546,12 +607,134 @@ def test_a_wrong_ins_is_refused_and_nothing_saved(
         "identity-birth_name": "Dupont",
         "identity-ins": ins,
         "identity-ins_oid": oid,
+        "identity-identity_status": "qualified",
     }
     response = client.submit(f"{url}/identity", data, page=url)
     assert response.status_code == 400
     assert response.get_data(as_text=True).count(message) == 1
     db.refresh(alice_enrollment.patient)
     assert alice_enrollment.patient.ins is None and alice_enrollment.patient.birth_name == ""
+
+
+def identity_form(**changes: str) -> dict[str, str]:
+    data = {
+        "identity-sex": "F",
+        "identity-birth_name": "Dupont",
+        "identity-birth_first_names": "Alice Marie",
+        "identity-ins": INS_WOMAN,
+        "identity-ins_oid": identifiers.INS_OID_NIR,
+        "identity-identity_status": "qualified",
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_identity_form_shows_the_saved_status(client, alice_enrollment, db) -> None:
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice_enrollment.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert 'name="identity-identity_status"' in html
+    for label in ("Identité provisoire", "Identité récupérée", "Identité validée"):
+        assert label in html
+    assert re.search(r'<option selected value="provisional">', html)
+    data = identity_form(**{"identity-identity_status": "validated"})
+    assert client.submit(f"{url}/identity", data, page=url).status_code == 302
+    db.refresh(alice_enrollment.patient)
+    assert alice_enrollment.patient.identity_status == IdentityStatus.VALIDATED
+    html = client.get(url).get_data(as_text=True)
+    assert re.search(r'<option selected value="validated">', html)
+
+
+@pytest.mark.parametrize("status", ["certified", "", "QUALIFIED", "qualifiée"])
+def test_an_unknown_identity_status_is_refused_and_nothing_saved(
+    client, alice_enrollment, db, status
+) -> None:
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice_enrollment.id}"
+    data = identity_form(**{"identity-identity_status": status})
+    response = client.submit(f"{url}/identity", data, page=url)
+    assert response.status_code == 400
+    html = unescape(response.get_data(as_text=True))
+    assert html.count("Choisissez l'un des quatre statuts de l'identité.") == 1
+    db.refresh(alice_enrollment.patient)
+    patient = alice_enrollment.patient
+    assert (patient.ins, patient.birth_name, patient.identity_status) == (
+        None,
+        "",
+        IdentityStatus.PROVISIONAL,
+    )
+
+
+def test_a_missing_identity_status_is_refused_too(client, alice_enrollment, db) -> None:
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice_enrollment.id}"
+    data = identity_form()
+    del data["identity-identity_status"]
+    response = client.submit(f"{url}/identity", data, page=url)
+    assert response.status_code == 400
+    assert "Choisissez l'un des quatre statuts" in unescape(response.get_data(as_text=True))
+    db.refresh(alice_enrollment.patient)
+    assert alice_enrollment.patient.ins is None
+
+
+@pytest.mark.parametrize("status", ["qualified", "retrieved"])
+def test_a_qualified_or_retrieved_identity_without_an_ins_is_refused(
+    client, alice_enrollment, db, status
+) -> None:
+    sign_in(client, "claire@example.org")
+    url = f"/team/enrollments/{alice_enrollment.id}"
+    data = identity_form(**{"identity-ins": "", "identity-identity_status": status})
+    response = client.submit(f"{url}/identity", data, page=url)
+    assert response.status_code == 400
+    html = unescape(response.get_data(as_text=True))
+    assert html.count("Une identité récupérée ou qualifiée a l'INS") == 1
+    db.refresh(alice_enrollment.patient)
+    patient = alice_enrollment.patient
+    assert (patient.birth_name, patient.identity_status) == ("", IdentityStatus.PROVISIONAL)
+
+
+def test_removing_the_ins_of_a_qualified_identity_asks_for_another_status(
+    in_request, alice_enrollment
+) -> None:
+    patient = alice_enrollment.patient
+    identify(patient, IdentityStatus.QUALIFIED)
+    with pytest.raises(enrollments.IdentityError) as refused:
+        enrollments.update_identity(
+            patient,
+            sex=Sex.FEMALE,
+            birth_name="Dupont",
+            birth_first_names="Alice Marie",
+            ins="",
+            ins_oid=None,
+            identity_status=IdentityStatus.QUALIFIED,
+        )
+    assert refused.value.field == "identity_status"
+    assert (patient.ins, patient.identity_status) == (INS_WOMAN, IdentityStatus.QUALIFIED)
+
+
+def test_existing_patients_become_provisional_through_the_migration(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "e2624695d2a1")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sql(
+                "INSERT INTO patients (id, first_name, last_name, life_context, summary_version,"
+                " created_at, birth_name, birth_first_names, ins, ins_oid)"
+                " VALUES (1, 'A', 'B', '', 1, '2026-12-01 10:00:00.000000', '', '', :ins, :oid)"
+            ),
+            {"ins": INS_WOMAN, "oid": identifiers.INS_OID_NIR},
+        )
+    upgrade(url, "b7c1d9e3f5a2")
+    with engine.connect() as connection:
+        assert connection.execute(sql("SELECT ins, identity_status FROM patients")).one() == (
+            INS_WOMAN,
+            "provisional",
+        )
+    downgrade(url, "e2624695d2a1")
+    with engine.connect() as connection:
+        assert connection.execute(sql("SELECT ins FROM patients")).scalar() == INS_WOMAN
+    engine.dispose()
 
 
 def programme_form(programme, **changes: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -21,13 +20,10 @@ from urllib.parse import urlencode
 
 import pytest
 import time_machine
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from pathway import ROOT, create_app, mail
-from pathway.config import database_url
 from pathway.db import session
-from pathway.migrate import upgrade
 from pathway.models import OutboxMessage
 from tests.conftest import make_config
 from tests.factories import make_user
@@ -168,30 +164,6 @@ def test_the_send_mail_command_catches_up(app, db, smtp) -> None:
     assert result.exit_code == 0, result.output
     assert "Sent 1 messages, 0 failed; 0 waiting" in result.output
     assert len(smtp.received) == 1
-
-
-@pytest.fixture
-def own_database(tmp_path: Path) -> Iterator[str]:
-    """A database of its own: two senders must really commit, from two connections."""
-    configured = os.environ.get("DATABASE_URL")
-    if not configured:
-        url = f"sqlite:///{tmp_path / 'outbox.db'}"
-        upgrade(url)
-        yield url
-        return
-    base = database_url(Path("."), {"DATABASE_URL": configured})
-    name = f"pathway_outbox_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_two_senders_at_once_never_send_one_message_twice(

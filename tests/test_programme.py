@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import unescape
 
 import pytest
 from werkzeug.test import TestResponse
@@ -10,6 +11,8 @@ from werkzeug.test import TestResponse
 from pathway import letters
 from pathway.db import session
 from pathway.models import (
+    Competency,
+    CompetencyStatus,
     LetterKind,
     ObjectiveStatus,
     WorkshopAttendance,
@@ -59,6 +62,38 @@ def test_patient_sees_their_progress_read_only(client, alice) -> None:
     ):
         assert text in html, text
     assert "Bob" not in html
+
+
+def test_what_i_have_learnt_is_in_my_words_and_by_status(client, alice_enrollment, db) -> None:
+    alice_enrollment.competencies = [
+        Competency(text="Adjusts her dose when she has a fever", status=CompetencyStatus.ACQUIRED),
+        Competency(text="Injects hydrocortisone", status=CompetencyStatus.IN_PROGRESS),
+        Competency(text="Explains her disease at school", status=CompetencyStatus.NOT_ACQUIRED),
+    ]
+    db.commit()
+    sign_in(client, "alice@example.org")
+    html = unescape(client.get("/programme/").get_data(as_text=True))
+    learnt = html[html.index("Ce que j'ai appris") :]
+    assert (
+        learnt.index("Ce que je sais faire")
+        < learnt.index("Adjusts her dose when she has a fever")
+        < learnt.index("Ce que j'apprends encore")
+        < learnt.index("Injects hydrocortisone")
+        < learnt.index("Ce que je vais travailler avec mon équipe")
+        < learnt.index("Explains her disease at school")
+    )
+
+
+def test_a_status_without_competency_has_no_heading(client, alice_enrollment, db) -> None:
+    alice_enrollment.competencies = [
+        Competency(text="Injects hydrocortisone", status=CompetencyStatus.IN_PROGRESS)
+    ]
+    db.commit()
+    sign_in(client, "alice@example.org")
+    html = unescape(client.get("/programme/").get_data(as_text=True))
+    assert "Ce que j'apprends encore" in html
+    assert "Ce que je sais faire" not in html
+    assert "Ce que je vais travailler avec mon équipe" not in html
 
 
 def test_patient_withdraws_then_gives_consent_again_in_the_app(

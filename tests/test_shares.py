@@ -53,6 +53,20 @@ def test_patient_chooses_an_audience_then_sees_its_preset(client, alice) -> None
     )
 
 
+def test_emergency_services_are_pointed_to_the_emergency_card(client, alice) -> None:
+    page = client.get("/shares/new").get_data(as_text=True)
+    choices = page[page.index('class="audience-choices"') : page.index("</ul>")]
+    assert "audience=paramedic" not in choices and "audience=firefighter" not in choices
+    responders = page[page.index('id="responders-title"') :]
+    assert "Pour les secours (SAMU, ambulanciers, sapeurs-pompiers)" in responders
+    assert 'href="/card/"' in responders
+    # A link for one service stays possible, and its page recalls the card first.
+    assert "/shares/new?audience=paramedic" in responders
+    form = client.get("/shares/new?audience=paramedic").get_data(as_text=True)
+    assert "votre carte d'urgence convient mieux" in form and 'href="/card/"' in form
+    assert "convient mieux" not in client.get("/shares/new?audience=gp").get_data(as_text=True)
+
+
 def test_patient_creates_a_share_with_a_changed_selection(client, db, alice) -> None:
     chosen = ["identity", "allergies", "life_context"]
     response = client.submit(

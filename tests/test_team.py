@@ -333,7 +333,7 @@ def test_adding_a_competency_and_the_gp_topics(client, alice_enrollment, claire,
             {
                 "competency-version": str(alice_enrollment.version),
                 "competency-text": "Sait adapter sa dose",
-                "competency-level": "developing",
+                "competency-level": "in_progress",
             },
             page=url,
         ).status_code

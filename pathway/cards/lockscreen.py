@@ -47,8 +47,9 @@ Line = tuple[str, bool, int, tuple[int, int, int]]
 
 def lockscreen_lines(facts: dict[str, Any]) -> list[Line]:
     """The texts the image prints, each with (bold, size, colour), in the patient's language
-    (call it inside force_locale). Allergies and intolerances are two lines: an intolerance
-    is never listed under « Allergies »."""
+    (call it inside force_locale), the most urgent first: the layout leaves out the last
+    ones if they do not fit. Allergies and intolerances are two lines: an intolerance is
+    never listed under « Allergies »."""
     out: list[Line] = []
     born = birth_date_text(facts)
     out.append((facts["full_name"], True, 64, INK))
@@ -69,15 +70,8 @@ def lockscreen_lines(facts: dict[str, Any]) -> list[Line]:
         if facts["more_allergies"]:
             allergies += f" (+{facts['more_allergies']})"
         out.append((_("Allergies: %(list)s", list=allergies), True, 44, INK))
-    if facts["intolerances"]:
-        intolerances = ", ".join(a["substance"] for a in facts["intolerances"])
-        if facts["more_intolerances"]:
-            intolerances += f" (+{facts['more_intolerances']})"
-        out.append((_("Intolerances: %(list)s", list=intolerances), False, 42, INK))
-    if facts["vital_treatment"]:
-        out.append(
-            (_("Never stop: %(treatment)s", treatment=facts["vital_treatment"]), True, 42, INK)
-        )
+    # The person to call, as a phone's emergency screen shows them: before the longer
+    # facts, so that a crowded image still carries the name and the number.
     for contact in facts["contacts"]:
         out.append(
             (
@@ -86,6 +80,15 @@ def lockscreen_lines(facts: dict[str, Any]) -> list[Line]:
                 42,
                 INK,
             )
+        )
+    if facts["intolerances"]:
+        intolerances = ", ".join(a["substance"] for a in facts["intolerances"])
+        if facts["more_intolerances"]:
+            intolerances += f" (+{facts['more_intolerances']})"
+        out.append((_("Intolerances: %(list)s", list=intolerances), False, 42, INK))
+    if facts["vital_treatment"]:
+        out.append(
+            (_("Never stop: %(treatment)s", treatment=facts["vital_treatment"]), True, 42, INK)
         )
     return out
 

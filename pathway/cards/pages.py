@@ -23,9 +23,11 @@ from pathway.cards.openings import CARD, Card, read_card
 from pathway.db import session
 from pathway.models import CardPage, Patient, Share
 
-# Where each opening's own naming link goes. Everything the patient typed is escaped in
-# the page, so no text of theirs can contain it.
+# Where each opening's own links go: the one by which the responder names themselves, and
+# the one to read the page in another language (the same opening, not another). Everything
+# the patient typed is escaped in the page, so no text of theirs can contain either.
 NAMING_LINK = Markup("<naming-link>")
+LANGUAGE_LINK = Markup("<language-link>")
 
 _PAGES = CardPage.__table__
 # The card (openings.CARD) and, if one is stored for this language and the current
@@ -95,9 +97,11 @@ def discard_pages(card: Share) -> None:
     session.execute(delete(_PAGES).where(_PAGES.c.share_id == card.id))
 
 
-def with_naming_link(html: str, url: str) -> str:
-    """The page with the link by which this opening's responder can name themselves."""
-    return html.replace(NAMING_LINK, str(escape(url)))
+def with_opening_links(html: str, naming_url: str, language_url: str) -> str:
+    """The page with this opening's own links: the one by which its responder can name
+    themselves, and the one to read it in the other language."""
+    html = html.replace(NAMING_LINK, str(escape(naming_url)))
+    return html.replace(LANGUAGE_LINK, str(escape(language_url)))
 
 
 @functools.cache

@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
-from flask_babel import format_datetime
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -16,6 +16,7 @@ from pathway.cards import artifacts, service
 from pathway.cards.forms import CardActionForm, CardSectionsForm
 from pathway.db import session
 from pathway.documents import DocumentError
+from pathway.i18n import format_day
 from pathway.rules import refuse
 from pathway.sharing.sections import EMERGENCY_SECTIONS, parse_sections
 from pathway.sharing.shares import ShareError
@@ -47,8 +48,11 @@ OPENINGS_SHOWN = 5
 
 
 def local_time(moment: dt.datetime) -> str:
-    text: str = format_datetime(moment.astimezone(LOCAL_TIME), "d MMMM y, HH:mm")
-    return text
+    """The day (through the one date formatter: « 1er décembre 2026 ») and the time, in
+    the user's time zone."""
+    local = moment.astimezone(LOCAL_TIME)
+    time: str = format_time(local, "HH:mm")
+    return f"{format_day(local, 'd MMMM y')}, {time}"
 
 
 def _render(form: CardSectionsForm | None = None, status: int = 200) -> tuple[str, int]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from pathway import audit
 from pathway.cards import artifacts, pages
+from pathway.cards.facts import card_facts
 from pathway.db import session
 from pathway.models import AccessEvent, Patient, Share, ShareKind, User
 from pathway.sharing import shares
@@ -46,6 +49,13 @@ def current_card(patient: Patient) -> Share | None:
         .order_by(Share.id.desc())
         .limit(1)
     )
+
+
+def printed_facts(patient: Patient) -> dict[str, Any] | None:
+    """What the patient's card prints from their summary now (None without a card): the
+    same before and after an edit unless the printed card went out of date."""
+    card = current_card(patient)
+    return card_facts(card) if card is not None else None
 
 
 def patient_card(patient: Patient, public_id: str) -> Share:

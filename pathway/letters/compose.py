@@ -30,6 +30,7 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
+from pathway.models.patients import IdentityStatus
 
 LETTER_CSS = ROOT / "static" / "css" / "letter.css"
 
@@ -73,8 +74,10 @@ def _status(attendance: WorkshopAttendance, today: dt.date) -> str:
 
 def _patient(patient: Patient) -> dict[str, Any]:
     """The patient as the identity rules print them: the used name in sentences, and the
-    strict traits (birth name, first names at birth, sex, birth date) with the INS and its
-    OID only when they check (pathway.identifiers)."""
+    strict traits (birth name, first names at birth, sex, birth date), with the INS and its
+    OID only when the identity is qualified and they check (pathway.identifiers): an INS
+    may be shared only once the identity was both checked on an identity document and
+    retrieved or verified through the INSi teleservice."""
     sex = patient.sex.value if patient.sex is not None else None
     civility = ""
     if patient.sex == Sex.FEMALE:
@@ -82,7 +85,11 @@ def _patient(patient: Patient) -> dict[str, Any]:
     elif patient.sex == Sex.MALE:
         civility = pgettext("civility", "Mr")
     ins = None
-    if patient.ins and patient.ins_oid in identifiers.INS_OIDS:
+    if (
+        patient.identity_status == IdentityStatus.QUALIFIED
+        and patient.ins
+        and patient.ins_oid in identifiers.INS_OIDS
+    ):
         checked = identifiers.check_ins(patient.ins, sex=sex, birth_date=patient.birth_date)
         if isinstance(checked, str):
             ins = {
@@ -205,7 +212,7 @@ def compose(
                 if a.status == AttendanceStatus.ATTENDED
             ]
             values["competencies"] = [
-                {"text": c.text, "acquired": c.is_acquired} for c in enrollment.competencies
+                {"text": c.text, "status": c.status.value} for c in enrollment.competencies
             ]
             values["remaining_objectives"] = [
                 o.text for o in enrollment.objectives if o.status != ObjectiveStatus.ACHIEVED

@@ -7,7 +7,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pathway.db import Base, created_at, intpk, new_public_id, patient_fk, utcnow
@@ -37,6 +37,9 @@ class User(Base):
     profession: Mapped[str] = mapped_column(String(120), default="")
     rpps: Mapped[str | None] = mapped_column(String(11))
     locale: Mapped[str] = mapped_column(String(5), default="fr")
+    # The e-mails this person chose to receive or not, by kind (pathway.notifications.
+    # MAIL_KINDS); a kind not in it takes its default. Never health data, only choices.
+    mail_choices: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumping it signs out every existing session (and a pending two-step sign-in).
     session_version: Mapped[int] = mapped_column(default=1)

@@ -35,6 +35,9 @@ class Contribution(Base):
     author_name: Mapped[str] = mapped_column(String(120))
     author_role: Mapped[str] = mapped_column(String(80))
     author_contact: Mapped[str] = mapped_column(String(200))
+    # The professional agreed, when replying, to be told by e-mail (at author_contact) when
+    # the patient or the team answers on the link.
+    author_wants_mail: Mapped[bool] = mapped_column(default=False)
     rpps: Mapped[str] = mapped_column(String(11), default="")
     life_situation: Mapped[str] = mapped_column(Text, default="")
     comorbidities: Mapped[str] = mapped_column(Text, default="")

@@ -31,6 +31,17 @@ class Sex(enum.StrEnum):
     MALE = "M"
 
 
+class IdentityStatus(enum.StrEnum):
+    """How far the patient's identity was checked, as the French identity rules (RNIV) grade
+    it: with a high-trust identity document (validated), through the INSi teleservice
+    (retrieved), or both (qualified). Only a qualified identity's INS may be shared."""
+
+    PROVISIONAL = "provisional"  # identité provisoire
+    RETRIEVED = "retrieved"  # identité récupérée
+    VALIDATED = "validated"  # identité validée
+    QUALIFIED = "qualified"  # identité qualifiée
+
+
 class Patient(Base):
     """The person a summary is about; owns every section and share."""
 
@@ -52,6 +63,11 @@ class Patient(Base):
     birth_first_names: Mapped[str] = mapped_column(String(200), default="")
     ins: Mapped[str | None] = mapped_column(String(15))
     ins_oid: Mapped[str | None] = mapped_column(String(40))
+    # The INS is printed (with its OID) only once the identity is qualified.
+    identity_status: Mapped[IdentityStatus] = mapped_column(default=IdentityStatus.PROVISIONAL)
+    # The patient's choice that their GP is told by e-mail of each opening of the emergency
+    # card, as Mon Espace Santé tells after an emergency access (off unless turned on).
+    tell_gp_of_card_openings: Mapped[bool] = mapped_column(default=False)
     phone: Mapped[str | None] = mapped_column(String(40))
     # "What I want my professionals to know", in the patient's own words.
     life_context: Mapped[str] = mapped_column(Text, default="")

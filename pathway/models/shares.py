@@ -36,6 +36,10 @@ class Share(Base):
     passcode_hash: Mapped[str | None] = mapped_column(String(255))
     passcode_attempts_left: Mapped[int] = mapped_column(default=5)
     locked_at: Mapped[dt.datetime | None]
+    # When the patient was e-mailed that the link expires soon, and that it expired: set by
+    # the reminders' claim (one UPDATE), so a reminder goes once even from two hosts.
+    expiry_reminded_at: Mapped[dt.datetime | None]
+    expired_reminded_at: Mapped[dt.datetime | None]
     allow_replies: Mapped[bool] = mapped_column(default=False)
     # Part of the signed token: bumping it makes every older link answer 410.
     token_version: Mapped[int] = mapped_column(default=1)

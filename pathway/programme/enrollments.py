@@ -33,6 +33,7 @@ from pathway.models import (
     Workshop,
     WorkshopAttendance,
 )
+from pathway.models.patients import IdentityStatus
 from pathway.rules import RuleBroken
 from pathway.sharing.sections import Section
 from pathway.summary.editing import touch_section
@@ -366,6 +367,10 @@ def remove_logo(programme: Programme) -> None:
     programme.logo_type = None
 
 
+# The statuses of an identity whose INS was retrieved or verified through INSi.
+INS_STATUSES = (IdentityStatus.RETRIEVED, IdentityStatus.QUALIFIED)
+
+
 class IdentityError(EnrollmentError):
     """The identity typed breaks a rule (an INS that does not check); nothing was changed."""
 
@@ -378,11 +383,15 @@ def update_identity(
     birth_first_names: str,
     ins: str,
     ins_oid: str | None,
+    identity_status: IdentityStatus,
 ) -> None:
-    """Record the identity the team checked: sex, birth name and first names, INS and OID.
+    """Record the identity the team checked: sex, birth name and first names, INS and OID,
+    and how far it was checked (its status).
 
     An INS is kept only when its key is right, its OID says NIR or NIA, and it agrees with
-    the sex and birth date of the record (IdentityError on the field at fault otherwise)."""
+    the sex and birth date of the record; a retrieved or qualified identity has one, since
+    its INS came from the INSi teleservice (IdentityError on the field at fault otherwise,
+    nothing changed)."""
     checked_ins: str | None = None
     checked_oid: str | None = None
     if ins.strip():
@@ -396,11 +405,20 @@ def update_identity(
                 _("Say whether the INS is the patient's NIR or a NIA (its OID)."), field="ins_oid"
             )
         checked_ins, checked_oid = result, ins_oid
+    if checked_ins is None and identity_status in INS_STATUSES:
+        raise IdentityError(
+            _(
+                "A retrieved or qualified identity has the INS the INSi teleservice returned: "
+                "enter it, or choose a provisional or validated identity."
+            ),
+            field="identity_status",
+        )
     patient.sex = sex
     patient.birth_name = birth_name.strip()
     patient.birth_first_names = " ".join(birth_first_names.split())
     patient.ins = checked_ins
     patient.ins_oid = checked_oid
+    patient.identity_status = identity_status
 
 
 def _ins_message(reason: str) -> str:

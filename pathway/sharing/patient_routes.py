@@ -28,6 +28,7 @@ from pathway.sharing.sections import (
     AUDIENCE_LABELS,
     PRESETS,
     REPLYING_AUDIENCES,
+    RESPONDER_AUDIENCES,
     SECTION_LABELS,
     Audience,
     Section,
@@ -88,7 +89,10 @@ def new() -> str | Response | tuple[str, int]:
             audience = Audience(request.args.get("audience", ""))
         except ValueError:
             return render_template(
-                "sharing/choose.html", audiences=list(Audience), labels=AUDIENCE_LABELS
+                "sharing/choose.html",
+                audiences=list(Audience),
+                labels=AUDIENCE_LABELS,
+                responders=RESPONDER_AUDIENCES,
             )
         form = ShareForm(
             formdata=None,
@@ -141,6 +145,7 @@ def _new_page(
         "audience": audience,
         "audience_label": AUDIENCE_LABELS[audience],
         "can_reply": audience in REPLYING_AUDIENCES,
+        "responder": audience in RESPONDER_AUDIENCES,
         "preset": [section.value for section in PRESETS[audience]],
     }
     if preview is not None:

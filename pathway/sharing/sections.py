@@ -96,6 +96,9 @@ PRESETS: dict[Audience, tuple[Section, ...]] = {
 # always the team.
 TEAM_SECTIONS = frozenset({Section.ETP_PROGRESS, Section.TREATMENT_OBJECTIVES, Section.LETTERS})
 
+# Emergency services: the patient's emergency card serves them (no account, no code).
+RESPONDER_AUDIENCES = (Audience.PARAMEDIC, Audience.FIREFIGHTER)
+
 # Audiences that may be offered the reply form (two-way exchange).
 REPLYING_AUDIENCES = frozenset({Audience.GP, Audience.PHARMACIST, Audience.NURSE})
 

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from pathway.auth.sessions import current_patient, patient_only
-from pathway.cards.service import current_card
+from pathway.cards.service import current_card, printed_facts
 from pathway.db import session
 from pathway.models import Patient
 from pathway.rules import refuse
@@ -20,6 +20,9 @@ from pathway.sharing.sections import Audience, Section
 from pathway.sharing.view import build_view
 from pathway.summary import editing as summary
 from pathway.summary import forms
+
+# The flash category of the notice that the printed card is out of date (with its link).
+CARD_OUT_OF_DATE = "card-out-of-date"
 
 bp = Blueprint("summary", __name__, url_prefix="/patient")
 
@@ -149,6 +152,7 @@ def _single(patient: Patient, section: Section) -> str | Response | tuple[str, i
         form = form_class(data={"text": patient.life_context})
     if form.validate_on_submit():
         values = _values(form)
+        printed = printed_facts(patient)
         try:
             if section == Section.IDENTITY:
                 summary.update_identity(patient, values, _author(patient))
@@ -160,7 +164,7 @@ def _single(patient: Patient, section: Section) -> str | Response | tuple[str, i
             refuse(error, form)
         else:
             session.commit()
-            flash(_("Saved."), "success")
+            _saved(patient, printed, _("Saved."))
             return redirect(url_for("summary.home", _anchor=section.value))
     status = 422 if form.errors else 200
     stamp = summary.last_updates(patient).get(section.value)
@@ -195,13 +199,14 @@ def _item_form(
 ) -> str | Response | tuple[str, int]:
     form = ITEM_FORMS[section](obj=item)
     if form.validate_on_submit():
+        printed = printed_facts(patient)
         try:
             summary.save_item(patient, section, item, _values(form), _author(patient))
         except summary.SummaryError as error:
             refuse(error, form)
         else:
             session.commit()
-            flash(_("Saved."), "success")
+            _saved(patient, printed, _("Saved."))
             return redirect(url_for("summary.section", section_slug=slug(section)))
     status = 422 if form.errors else 200
     return render_template("summary/item_form.html", section=section, form=form, item=item), status
@@ -238,7 +243,16 @@ def delete_item(section_slug: str, item_id: int) -> Response:
     form = forms.DeleteForm()
     if not form.validate_on_submit():
         abort(400)
+    printed = printed_facts(patient)
     summary.delete_item(patient, section, item, _author(patient))
     session.commit()
-    flash(_("Deleted."), "success")
+    _saved(patient, printed, _("Deleted."))
     return redirect(url_for("summary.section", section_slug=slug(section)))
+
+
+def _saved(patient: Patient, printed: dict[str, Any] | None, message: str) -> None:
+    """Say it is saved, and that the printed card is out of date when this change shows on it
+    (`printed`: what the card printed before the change)."""
+    flash(message, "success")
+    if printed is not None and printed_facts(patient) != printed:
+        flash(_("Your printed emergency card no longer matches your summary."), CARD_OUT_OF_DATE)

@@ -16,12 +16,21 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from pathway.identifiers import INS_OID_NIA, INS_OID_NIR
 from pathway.inputs import Form
 from pathway.letters.rules import BEP_MAX_CHARS, GP_TOPICS_MAX_CHARS
-from pathway.models import AttendanceStatus, ObjectiveStatus
+from pathway.models import AttendanceStatus, CompetencyStatus, ObjectiveStatus
+from pathway.models.patients import IdentityStatus
 from pathway.sharing.replies import ANSWER_MAX
 
 REQUIRED = _l("This field is required.")
@@ -68,6 +77,31 @@ class EnrolExistingForm(Form):
     )
 
 
+# The statuses the French identity rules (RNIV) give an identity, in their own words.
+IDENTITY_STATUSES = [
+    SelectChoice(
+        IdentityStatus.PROVISIONAL.value,
+        _l("Provisional identity (neither checked on an identity document nor retrieved)"),
+    ),
+    SelectChoice(
+        IdentityStatus.RETRIEVED.value,
+        _l("Retrieved identity (INS from the INSi teleservice, no identity document checked)"),
+    ),
+    SelectChoice(
+        IdentityStatus.VALIDATED.value,
+        _l("Validated identity (checked on an identity document, INS not retrieved)"),
+    ),
+    SelectChoice(
+        IdentityStatus.QUALIFIED.value,
+        _l("Qualified identity (identity document checked and INS verified through INSi)"),
+    ),
+]
+
+
+IDENTITY_VALUES = [choice.value for choice in IDENTITY_STATUSES]
+IDENTITY_STATUS_MESSAGE = _l("Choose one of the four statuses of the identity.")
+
+
 class IdentityForm(Form):
     """The identity the team checked, printed on the letters as the identity rules expect."""
 
@@ -99,6 +133,18 @@ class IdentityForm(Form):
             ),
         ],
         default="",
+    )
+    identity_status = SelectField(
+        _l("Identity status"),
+        description=_l("The INS is printed on the letters only once the identity is qualified."),
+        choices=IDENTITY_STATUSES,
+        default=IdentityStatus.PROVISIONAL.value,
+        validate_choice=False,
+        # Posted by every identity form: without it, nothing is saved (never a default).
+        validators=[
+            InputRequired(IDENTITY_STATUS_MESSAGE),
+            AnyOf(IDENTITY_VALUES, IDENTITY_STATUS_MESSAGE),
+        ],
     )
 
 
@@ -250,18 +296,39 @@ class AttendanceForm(VersionedForm):
     status = SelectField(_l("Attendance"), choices=ATTENDANCE_STATUSES)
 
 
+COMPETENCY_STATUSES = [
+    SelectChoice(CompetencyStatus.ACQUIRED.value, _l("Acquired")),
+    SelectChoice(CompetencyStatus.IN_PROGRESS.value, _l("Being developed")),
+    SelectChoice(CompetencyStatus.NOT_ACQUIRED.value, _l("Not acquired")),
+]
+
+COMPETENCY_VALUES = [choice.value for choice in COMPETENCY_STATUSES]
+
+
+def _competency_status_field(label: object) -> SelectField:
+    """A competency's status: one of the three, else a message (never a guess)."""
+    message = _l("Choose the competency's status: acquired, being developed or not acquired.")
+    return SelectField(
+        label,
+        choices=COMPETENCY_STATUSES,
+        default=CompetencyStatus.ACQUIRED.value,
+        validate_choice=False,
+        validators=[InputRequired(message), AnyOf(COMPETENCY_VALUES, message)],
+    )
+
+
 class CompetencyForm(VersionedForm):
     text = StringField(
         _l("Competency, in one personalised line"),
         validators=[DataRequired(REQUIRED), Length(max=300)],
     )
-    level = SelectField(
-        _l("Level"),
-        choices=[
-            SelectChoice("acquired", _l("Acquired")),
-            SelectChoice("developing", _l("Being developed")),
-        ],
-    )
+    level = _competency_status_field(_l("Status"))
+
+
+class CompetencyStatusForm(VersionedForm):
+    """The status of one competency already recorded (one small form per competency)."""
+
+    status = _competency_status_field(_l("Status"))
 
 
 class OralConsentForm(Form):

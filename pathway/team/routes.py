@@ -22,6 +22,7 @@ from pathway.documents import pdf_response
 from pathway.errors import render_error
 from pathway.models import (
     AttendanceStatus,
+    CompetencyStatus,
     Contribution,
     Enrollment,
     LetterKind,
@@ -31,6 +32,7 @@ from pathway.models import (
     Sex,
     Share,
 )
+from pathway.models.patients import IdentityStatus
 from pathway.programme import consent, enrollments, invitations
 from pathway.programme.enrollments import EditConflict, EnrollmentError
 from pathway.rules import refuse
@@ -282,6 +284,9 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
         "objective_form": forms.ObjectiveForm(prefix="objective", formdata=None),
         "plan_form": forms.PlanWorkshopForm(prefix="plan", formdata=None),
         "competency_form": forms.CompetencyForm(prefix="competency", formdata=None),
+        "competency_status_form": forms.CompetencyStatusForm(
+            prefix="competency_status", formdata=None
+        ),
         "consent_form": forms.OralConsentForm(prefix="consent", formdata=None),
         "identity_form": _identity_form(enrollment),
         "action_form": FlaskForm(formdata=None),
@@ -299,6 +304,7 @@ def _forms(enrollment: Enrollment, failed: FlaskForm | None = None) -> dict[str,
             "objective": "objective_form",
             "plan": "plan_form",
             "competency": "competency_form",
+            "competency_status": "competency_status_form",
             "consent": "consent_form",
             "identity": "identity_form",
         }.get(failed._prefix.rstrip("-"))
@@ -318,6 +324,7 @@ def _identity_form(enrollment: Enrollment) -> forms.IdentityForm:
     form.sex.data = patient.sex or ""
     form.ins.data = identifiers.format_ins(patient.ins) if patient.ins else ""
     form.ins_oid.data = patient.ins_oid or ""
+    form.identity_status.data = (patient.identity_status or IdentityStatus.PROVISIONAL).value
     return form
 
 
@@ -333,6 +340,7 @@ def _enrollment_page(
         all_letters=sorted(enrollment.letters, key=lambda letter: (letter.kind, -letter.version)),
         objective_statuses=forms.OBJECTIVE_STATUSES,
         attendance_statuses=forms.ATTENDANCE_STATUSES,
+        competency_statuses=forms.COMPETENCY_STATUSES,
         max_objectives=enrollments.MAX_OBJECTIVES,
         replies=team_replies.forwarded_for_enrollment(enrollment),
         **_forms(enrollment, failed),
@@ -352,11 +360,14 @@ def _change(
     action: Callable[[Enrollment, Any], object],
     done: str,
     anchor: str,
+    **extra: Any,
 ) -> Response | tuple[str, int]:
-    """Load → check access → validate → act → one commit; a stale form is refused with a message."""
+    """Load → check access → validate → act → one commit; a stale form is refused with a message.
+
+    `extra` goes to the page shown again on a refusal (which item's form failed)."""
     enrollment = enrollments.get_enrollment(current_user, enrollment_id)
     if not form.validate_on_submit():
-        return _enrollment_page(enrollment, form, 400)
+        return _enrollment_page(enrollment, form, 400, **extra)
     try:
         action(enrollment, form)
         session.flush()
@@ -364,12 +375,12 @@ def _change(
         session.rollback()
         flash(enrollments.conflict_message(), "error")
         enrollment = enrollments.get_enrollment(current_user, enrollment_id)
-        return _enrollment_page(enrollment, form, 409, conflict=True)
+        return _enrollment_page(enrollment, form, 409, conflict=True, **extra)
     except (EnrollmentError, consent.ConsentError) as error:
         # Under the field at fault when the error names one of this form's, else on top.
         refuse(error, form)
         enrollment = enrollments.get_enrollment(current_user, enrollment_id)
-        return _enrollment_page(enrollment, form, 400)
+        return _enrollment_page(enrollment, form, 400, **extra)
     session.commit()
     flash(done, "success")
     return redirect(url_for("team.enrollment", enrollment_id=enrollment_id) + "#" + anchor)
@@ -386,6 +397,7 @@ def save_identity(enrollment_id: int) -> Response | tuple[str, int]:
             birth_first_names=form.birth_first_names.data or "",
             ins=form.ins.data or "",
             ins_oid=form.ins_oid.data or None,
+            identity_status=IdentityStatus(form.identity_status.data),
         )
 
     return _change(
@@ -503,7 +515,7 @@ def add_competency(enrollment_id: int) -> Response | tuple[str, int]:
             enrollment,
             form.version.data,
             form.text.data or "",
-            acquired=form.level.data == "acquired",
+            status=CompetencyStatus(form.level.data),
         )
 
     return _change(
@@ -512,6 +524,28 @@ def add_competency(enrollment_id: int) -> Response | tuple[str, int]:
         act,
         _("The competency is added."),
         "evaluation",
+    )
+
+
+@bp.post("/enrollments/<int:enrollment_id>/competencies/<int:competency_id>/status")
+@staff_only
+def competency_status(enrollment_id: int, competency_id: int) -> Response | tuple[str, int]:
+    enrollment = enrollments.get_enrollment(current_user, enrollment_id)
+    if all(c.id != competency_id for c in enrollment.competencies):
+        abort(404)  # another enrollment's competency, or none: before any message about it
+
+    def act(enrollment: Enrollment, form: forms.CompetencyStatusForm) -> None:
+        enrollments.set_competency_status(
+            enrollment, form.version.data, competency_id, CompetencyStatus(form.status.data)
+        )
+
+    return _change(
+        enrollment_id,
+        forms.CompetencyStatusForm(prefix="competency_status"),
+        act,
+        _("The competency's status is saved."),
+        "evaluation",
+        failed_competency_id=competency_id,
     )
 
 

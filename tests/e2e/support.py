@@ -52,6 +52,12 @@ def fr(msgid: str, **values: Any) -> str:
     return text % values if values else text
 
 
+def fr_her(msgid: str) -> str:
+    """The French text of a sentence about the demo patient, a woman (« la patiente »)."""
+    text: str = _french().pgettext("feminine", msgid)
+    return text
+
+
 def fr_label(lazy: Any) -> str:
     """The French text of a lazy_gettext label (section, audience), as the app shows it."""
     return fr(lazy._args[0])

@@ -7,7 +7,16 @@ from typing import Any
 
 import pytest
 
-from .support import DEMO_PASSWORD, PATIENT_EMAIL, Server, follow, fr, qr_link_of_card, run_axe
+from .support import (
+    DEMO_PASSWORD,
+    PATIENT_EMAIL,
+    Server,
+    follow,
+    fr,
+    fr_her,
+    qr_link_of_card,
+    run_axe,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +43,7 @@ def open_emergency_view(page: Any, server: Server) -> None:
 
 def open_naming_page(page: Any, server: Server) -> None:
     open_emergency_view(page, server)
-    follow(page, page.get_by_role("link", name=fr("Tell the patient who opened their card")))
+    follow(page, page.get_by_role("link", name=fr_her("Tell the patient who opened their card")))
 
 
 def go(path: str) -> Callable[[Any, Server], None]:

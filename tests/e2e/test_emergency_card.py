@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .support import Server, download, follow, fr, qr_text, run_axe, screenshot
+from .support import Server, download, follow, fr, fr_her, qr_text, run_axe, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +62,8 @@ def test_new_emergency_card_qr_opens_the_critical_facts(
 
     # The crew names itself, after the facts; the patient sees who opened the card.
     follow(
-        responder, responder.get_by_role("link", name=fr("Tell the patient who opened their card"))
+        responder,
+        responder.get_by_role("link", name=fr_her("Tell the patient who opened their card")),
     )
     responder.get_by_label(fr("Who are you? (e.g. SAMU 49, VSAV Angers)")).fill("SAMU 49")
     follow(responder, responder.get_by_role("button", name=fr("Send")))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .support import Server, follow, fr, screenshot
+from .support import Server, follow, fr, fr_her, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,9 @@ def test_gp_reply_reaches_the_team_only_when_the_patient_passes_it_on(
     # The enrollment's page shows the reply too, with its author and proposed objective.
     team.goto("/team/")
     follow(team, team.get_by_role("link", name="Camille Lefèvre").first)
-    passed_on = team.get_by_role("region", name=fr("Replies passed on by the patient")).inner_text()
+    passed_on = team.get_by_role(
+        "region", name=fr_her("Replies passed on by the patient")
+    ).inner_text()
     assert "Dr Sophie Bernard" in passed_on and OBJECTIVE in passed_on
 
     # The GP sees the answer on the link.

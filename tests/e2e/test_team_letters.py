@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from .support import follow, fr, screenshot
+from .support import follow, fr, fr_her, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ def test_educator_issues_the_start_letter_only_with_the_patients_agreement(
     # Without the agreement, no letter can be issued.
     consent = page.locator("#consent")
     withdraw = consent.get_by_role(
-        "button", name=fr("Record that the patient withdraws their agreement")
+        "button", name=fr_her("Record that the patient withdraws their agreement")
     )
     if withdraw.count():
         follow(page, withdraw)
@@ -57,7 +57,7 @@ def test_educator_issues_the_start_letter_only_with_the_patients_agreement(
     )
     assert (
         page.locator("#consent")
-        .get_by_role("button", name=fr("Record that the patient withdraws their agreement"))
+        .get_by_role("button", name=fr_her("Record that the patient withdraws their agreement"))
         .is_visible()
     )
 
