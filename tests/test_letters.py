@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from pathway import documents, letters
 from pathway.db import session
+from pathway.letters import service
 from pathway.models import (
     AttendanceStatus,
     AuditEvent,
@@ -417,3 +418,26 @@ def test_preview_lists_the_problems_without_storing_anything(alice_enrollment, c
     ok = letters.preview_letter(alice_enrollment, LetterKind.START, claire)
     assert ok.problems == [] and ok.pages == 1
     assert "Alice treatment objective" in ok.html
+
+
+def test_a_preview_shown_again_unchanged_is_not_rendered_again(
+    alice_enrollment, claire, monkeypatch
+) -> None:
+    rendered: list[int] = []
+    real = service.render_pdf
+
+    def counting(html: str, css: str = ""):
+        result = real(html, css)
+        rendered.append(result.pages)
+        return result
+
+    monkeypatch.setattr(service, "render_pdf", counting)
+    alice_enrollment.bep_synthesis = "A synthesis no other test writes: " + "x" * 40
+    first = letters.preview_letter(alice_enrollment, LetterKind.START, claire)
+    again = letters.preview_letter(alice_enrollment, LetterKind.START, claire)
+    assert (first.pages, again.pages, len(rendered)) == (1, 1, 1)
+
+    # Any change of the letter's content is rendered, and the PDF decides the page count.
+    alice_enrollment.bep_synthesis = "Line of the synthesis\n" * 10
+    changed = letters.preview_letter(alice_enrollment, LetterKind.START, claire)
+    assert len(rendered) == 2 and changed.pages == rendered[-1]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy.orm import defer
 from pathway import audit, mail, notifications
 from pathway.cards.qr import qr_data_uri
 from pathway.db import new_public_id, session
-from pathway.documents import DocumentError, render_pdf
+from pathway.documents import DocumentError, RenderedPdf, render_pdf
 from pathway.i18n import agree
 from pathway.images import stored_logo
 from pathway.letters import rules
@@ -157,8 +159,46 @@ def _render(
     """The PDF and its page count: the addressee's copy with `link`, else the reader copy."""
     qr = qr_data_uri(link) if link else None
     html = render_letter_html(values, standalone=True, link=link, qr_data_uri=qr, logo=logo)
+    rendered = _rendered(html)
+    _remember_pages(html, rendered.pages)
+    return rendered.data, rendered.pages
+
+
+# The page count of the letters this process rendered, by digest of their HTML and CSS: a
+# preview shown again with nothing changed in its letter is not rendered again; any change
+# (a text, the date, the logo, the language) changes the HTML, and the PDF decides again.
+_PAGES: OrderedDict[str, int] = OrderedDict()
+_PAGES_KEPT = 512
+_pages_lock = threading.Lock()
+
+
+def _digest(html: str) -> str:
+    return hashlib.sha256((letter_css() + "\0" + html).encode()).hexdigest()
+
+
+def _remember_pages(html: str, pages: int) -> None:
+    with _pages_lock:
+        _PAGES[_digest(html)] = pages
+        _PAGES.move_to_end(_digest(html))
+        while len(_PAGES) > _PAGES_KEPT:
+            _PAGES.popitem(last=False)
+
+
+def _page_count(values: dict[str, Any], logo: str | None) -> int:
+    """How many pages the reader's copy of this letter takes (rendered once per content)."""
+    html = render_letter_html(values, standalone=True, logo=logo)
+    with _pages_lock:
+        known = _PAGES.get(_digest(html))
+    if known is not None:
+        return known
+    pages = _rendered(html).pages
+    _remember_pages(html, pages)
+    return pages
+
+
+def _rendered(html: str) -> RenderedPdf:
     try:
-        rendered = render_pdf(html, letter_css())
+        return render_pdf(html, letter_css())
     except DocumentError:
         raise LetterError(
             [
@@ -168,7 +208,6 @@ def _render(
                 )
             ]
         ) from None
-    return rendered.data, rendered.pages
 
 
 def preview_letter(
@@ -192,7 +231,7 @@ def preview_letter(
     if not consent.has_active_consent(enrollment):
         preview.problems.insert(0, ConsentRequired().problems[0])
     if not preview.problems:
-        _pdf, preview.pages = _render(values, logo=logo)
+        preview.pages = _page_count(values, logo)
         if preview.pages > 1:
             preview.problems.append(rules.too_long_message(values, preview.pages))
     return preview
