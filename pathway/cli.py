@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app wsgi create-user | demo."""
+"""Command-line tools: flask --app wsgi create-user | demo | send-mail | send-reminders …"""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(migrate_command)
     app.cli.add_command(purge_command)
     app.cli.add_command(send_mail_command)
+    app.cli.add_command(send_reminders_command)
     app.cli.add_command(reset_two_factor_command)
     app.cli.add_command(create_programme_command)
     app.cli.add_command(add_educator_command)
@@ -149,6 +150,23 @@ def send_mail_command() -> None:
     click.echo(
         f"Sent {result.sent} messages, {result.failed} failed; {mail.waiting()} waiting; "
         f"{forgotten} old records deleted."
+    )
+
+
+@click.command("send-reminders")
+def send_reminders_command() -> None:
+    """Queue the e-mails of links that expire within 3 days or have just expired (run it
+    every few minutes, then send-mail)."""
+    from pathway.reminders import send_reminders
+
+    # Each reminder is claimed once, in the transaction that queues it: safe on several
+    # hosts at once.
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        result = send_reminders()
+        session.commit()
+    click.echo(
+        f"Queued {result.expiring} reminders of links expiring soon and {result.expired} "
+        "of links expired; `flask send-mail` sends them."
     )
 
 

@@ -136,10 +136,7 @@ MAIL_TEXTS: dict[str, MailText] = {
     "share_expiring": MailText(
         MailKind.LINK_EXPIRING,
         _l("One of your links expires soon"),
-        _l(
-            "Your link “%(label)s” expires on %(day)s at %(time)s: after that, it no longer "
-            "opens."
-        ),
+        _l("Your link “%(label)s” expires on %(day)s at %(time)s: after that, it no longer opens."),
         "/shares/",
     ),
     "share_expired": MailText(

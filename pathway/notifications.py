@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 
+from pathway import mail_notices
 from pathway.db import session, utcnow
 from pathway.models import Notification, Patient, User
 
@@ -182,11 +183,14 @@ def notify(
 def notify_patient(
     patient: Patient, kind: str, params: Mapping[str, Any] | None = None, link: str = ""
 ) -> Notification | None:
-    """Notify a patient in the app; none for a patient without an account yet (their
-    pages show the same facts once they have one)."""
+    """Notify a patient in the app, and by e-mail if they chose to be told of this kind
+    (mail_notices.NOTICE_MAIL); none for a patient without an account yet (their pages show
+    the same facts once they have one)."""
     if patient.user_id is None:
         return None
-    return notify(patient.user_id, kind, params, link)
+    notification = notify(patient.user_id, kind, params, link)
+    mail_notices.mail_of_notice(patient, kind, params or {})
+    return notification
 
 
 def forget_patient(patient_id: int) -> int:

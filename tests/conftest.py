@@ -18,16 +18,20 @@ Everything else a test needs is made with tests/factories.py.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from flask import Flask, g, has_app_context
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
@@ -43,6 +47,7 @@ from pathway.extensions import limiter
 from pathway.migrate import upgrade
 from pathway.models import Enrollment, Patient, Programme, Sex, User
 from tests.factories import enroll, make_educator, make_patient, sign_in
+from tests.servers import free_port
 
 TEST_SECRET = "test-secret-key-0123456789abcdef0123456789abcdef"
 PUBLIC_BASE_URL = "https://pathway.test"
@@ -92,6 +97,35 @@ def make_config(url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     }
     config.update(overrides)
     return config
+
+
+class Inbox:
+    """What the local SMTP server (aiosmtpd) received."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        parsed = [
+            email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes
+        ]
+        return [m for m in parsed if to is None or m["To"] == to]  # type: ignore[misc]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on a free local port: (what it received, its port)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

@@ -58,7 +58,10 @@ def test_the_teams_notices_and_the_trail_forget_a_deleted_patient(
     assert db.scalar(select(AuditEvent.id).where(AuditEvent.patient_id == alice_id)) is None
     deleted = db.scalar(select(AuditEvent).where(AuditEvent.tag == "account:deleted"))
     assert deleted.patient_id is None and deleted.details["count"] > 0
-    assert db.scalar(select(OutboxMessage)) is None
+    assert (
+        db.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "alice@example.org"))
+        is None
+    )
     assert db.scalar(select(User).where(User.email == "alice@example.org")) is None
 
     # Bob's notice and trail are his as before.

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -23,31 +20,6 @@ from pathway.models import (
 from pathway.sharing.sections import Audience, Section
 from tests.factories import make_progress, sign_in
 from tests.servers import free_port
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.envelopes: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [
-            email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes
-        ]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -248,10 +248,14 @@ def test_under_gunicorn_the_mail_goes_out_after_the_response(tmp_path: Path) -> 
         assert connection.getresponse().status == 302
         connection.close()
         deadline = time.monotonic() + 10
-        while not list(outbox.glob("*.eml")) and time.monotonic() < deadline:
+
+        # The demo's own notices to its patient are in the outbox too: the reset is looked for.
+        def resets() -> list[Path]:
+            return [p for p in outbox.glob("*.eml") if b"/auth/reset/" in p.read_bytes()]
+
+        while not resets() and time.monotonic() < deadline:
             time.sleep(0.1)
-        [sent] = outbox.glob("*.eml")
-        assert b"/auth/reset/" in sent.read_bytes()
+        assert len(resets()) == 1
         assert request(port, "GET", "/healthz") == 200
     finally:
         process.send_signal(signal.SIGTERM)

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, select
 
-from pathway import notifications, tokens
+from pathway import mail_notices, notifications, tokens
 from pathway.db import session, utcnow
 from pathway.models import AccessEvent, Notification, Patient, ShareKind
 from pathway.sharing import shares
@@ -96,6 +96,8 @@ def open_card(card: Card, user_agent: str) -> list[int | None]:
         link="/card/",
         at=event.occurred_at,
     )
+    # The e-mails go with the notice: once per burst (the patient's, the GP's if asked).
+    mail_notices.card_opened(card.link.user_id, card.link.patient_id, event.occurred_at)
     return [event.id, notification_id]
 
 
@@ -132,9 +134,19 @@ def declare_viewer(card: Card, event: AccessEvent, notice_id: int | None, viewer
     viewer = " ".join(viewer.split())[:MAX_VIEWER]
     event.viewer = viewer
     if notice_id is not None and card.link.user_id is not None:
+        told = session.scalar(
+            select(_NOTICES.c.params).where(
+                _NOTICES.c.id == notice_id,
+                _NOTICES.c.user_id == card.link.user_id,
+                _NOTICES.c.kind == "emergency_opened",
+            )
+        )
         notifications.add_params(
             notice_id, card.link.user_id, "emergency_opened", {"viewer": viewer}
         )
+        if told is not None and not told.get("viewer"):
+            # The burst's first naming is told by e-mail too (later ones only in the app).
+            mail_notices.card_named(card.link.user_id, event.occurred_at, viewer)
 
 
 def view_updated_at(view: dict[str, Any]) -> dt.datetime | None:
