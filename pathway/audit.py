@@ -40,6 +40,8 @@ class Tag(StrEnum):
     AUTH_2FA_SUCCEEDED = "auth:2fa:succeeded"
     AUTH_INVITATION_ACCEPTED = "auth:invitation:accepted"
     AUTH_INVITATION_CREATED = "auth:invitation:created"
+    AUTH_EMAIL_CHANGED = "auth:email:changed"
+    AUTH_PASSWORD_CHANGED = "auth:password:changed"  # noqa: S105 (an event, not a secret)
     AUTH_PASSWORD_RESET = "auth:password:reset"  # noqa: S105 (an event, not a secret)
     AUTH_RESET_REQUESTED = "auth:reset:requested"
     AUTH_SIGNIN_FAILED = "auth:signin:failed"

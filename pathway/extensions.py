@@ -28,6 +28,8 @@ FAIL_CLOSED_ENDPOINTS = frozenset(
         "auth.two_factor_setup_email",
         "auth.new_recovery_codes",
         "account.delete_account",
+        "account.change_email",
+        "account.change_password",
         "recipient.unlock",
     }
 )

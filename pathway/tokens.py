@@ -27,10 +27,13 @@ class Purpose(enum.StrEnum):
     INVITATION = "pathway.invitation"
     PASSWORD_RESET = "pathway.password-reset"  # noqa: S105 (a salt name, not a secret)
     OPENING = "pathway.emergency-opening"
+    # A change of e-mail address, confirmed from the new address: the token's id is
+    # "<user public id>:<new address>", its version a fingerprint of the current address.
+    EMAIL_CHANGE = "pathway.email-change"
 
 
 # Purposes whose tokens also carry a signing time, checked against a maximum age.
-TIMED = {Purpose.INVITATION, Purpose.PASSWORD_RESET}
+TIMED = {Purpose.INVITATION, Purpose.PASSWORD_RESET, Purpose.EMAIL_CHANGE}
 
 
 class TokenInvalid(Exception):

@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +36,7 @@ from pathway.models import (
     Enrollment,
     Medication,
     Objective,
+    OutboxMessage,
     Patient,
     Programme,
     Role,
@@ -331,3 +335,23 @@ def naming_path(client, card_path: str) -> str:
 def name_opening(client, card_path: str, viewer: str) -> TestResponse:
     """Open an emergency card and name that opening, as a crew would."""
     return client.submit(naming_path(client, card_path), {"viewer": viewer})
+
+
+def mails_to(app, db, address: str) -> list[tuple[str, str]]:
+    """(subject, body) of the messages to this address: written out to the outbox directory
+    (sent after their response), then those waiting in the outbox."""
+    found: list[tuple[str, str]] = []
+    outbox = Path(app.config["OUTBOX_DIR"])
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        with path.open("rb") as handle:
+            message = BytesParser(policy=policy.default).parse(handle)
+        if message["To"] == address:
+            found.append((str(message["Subject"]), message.get_content()))
+    db.expire_all()
+    waiting = db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient == address, OutboxMessage.sent_at.is_(None))
+        .order_by(OutboxMessage.id)
+    )
+    found += [(message.subject, message.body) for message in waiting]
+    return found

@@ -7,8 +7,6 @@ import base64
 import datetime as dt
 import io
 import re
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,8 +22,8 @@ from werkzeug.test import TestResponse
 from pathway.auth import twofactor
 from pathway.config import load_config
 from pathway.db import session, utcnow
-from pathway.models import AuditEvent, OutboxMessage, RecoveryCode, User
-from tests.factories import PASSWORD, sign_in
+from pathway.models import AuditEvent, RecoveryCode, User
+from tests.factories import PASSWORD, mails_to, sign_in
 
 
 @pytest.fixture
@@ -48,26 +46,6 @@ def password_step(client, email: str) -> TestResponse:
 
 
 CODE_MAIL = "Votre code pour configurer la connexion en deux étapes"
-
-
-def mails_to(app, db, email: str) -> list[tuple[str, str]]:
-    """(subject, body) of the messages to this address: those already written out to the
-    outbox directory (sent after their response), then those waiting in the outbox."""
-    found: list[tuple[str, str]] = []
-    outbox = Path(app.config["OUTBOX_DIR"])
-    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
-        with path.open("rb") as handle:
-            message = BytesParser(policy=policy.default).parse(handle)
-        if message["To"] == email:
-            found.append((str(message["Subject"]), message.get_content()))
-    db.expire_all()
-    waiting = db.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.recipient == email, OutboxMessage.sent_at.is_(None))
-        .order_by(OutboxMessage.id)
-    )
-    found += [(message.subject, message.body) for message in waiting]
-    return found
 
 
 def mailed_code(app, db, email: str) -> str:

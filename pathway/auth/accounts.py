@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, flash, redirect, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -363,6 +364,152 @@ def reset_password(token: str, password: str) -> User:
     user = load_reset_user(token)
     set_password(user, password)
     audit.record(audit.Tag.AUTH_PASSWORD_RESET, actor=user)
+    return user
+
+
+# Password and e-mail changes from the account page ----------------------------------
+
+EMAIL_CHANGE_HOURS = 24
+
+
+def _same_user(user: User, checked: SignInResult) -> bool:
+    return checked.user is not None and checked.user.id == user.id
+
+
+def change_password(user: User, checked: SignInResult, password: str) -> None:
+    """Change the password of a signed-in user who typed the current one again (`checked`:
+    what check_password_again() said of it). Every session of the user ends (the caller
+    opens a new one for this browser); the account's address is told, always."""
+    if not _same_user(user, checked):
+        raise AccountError(
+            _("Wrong current password: your password has not changed."), field="current_password"
+        )
+    try:
+        check_password_policy(password)
+    except AccountError as error:
+        raise AccountError(error.message, field="new_password") from None
+    set_password(user, password)
+    with force_locale(user.locale):
+        queue_mail(
+            user.email,
+            _("Your Pathway password has changed"),
+            _(
+                "Hello,\n\nThe password of your Pathway account has just been changed, and "
+                "every other device where your account was open has been signed out.\n\n"
+                "If it was not you, choose a new password at once (Forgotten password? on the "
+                "sign-in page) and tell your ETP team.\n"
+            ),
+        )
+    audit.record(audit.Tag.AUTH_PASSWORD_CHANGED, actor=user)
+
+
+def _email_fingerprint(email: str) -> int:
+    # Changes when the address changes, which makes a used or stale confirmation link fail.
+    digest = hashlib.sha256(normalise_email(email).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _check_new_email(user: User, new_email: str) -> str:
+    new_email = normalise_email(new_email)
+    if new_email == normalise_email(user.email):
+        raise AccountError(_("This is already your e-mail address."), field="new_email")
+    other = find_user(new_email)
+    if other is not None and other.id != user.id:
+        raise AccountError(
+            _("Another account already uses this e-mail address. Choose another one."),
+            field="new_email",
+        )
+    return new_email
+
+
+def request_email_change(user: User, checked: SignInResult, new_email: str) -> str:
+    """Mail a confirmation link to the new address (signed, valid EMAIL_CHANGE_HOURS, once)
+    and tell the current one that a change was asked. Nothing changes until the link is
+    opened. Returns the normalised new address."""
+    if not _same_user(user, checked):
+        raise AccountError(
+            _("Wrong current password: your e-mail address has not changed."),
+            field="email_password",
+        )
+    new_email = _check_new_email(user, new_email)
+    token = tokens.sign(
+        tokens.Purpose.EMAIL_CHANGE,
+        f"{user.public_id}:{new_email}",
+        _email_fingerprint(user.email),
+    )
+    link = external_url("account.confirm_email", token=token)
+    with force_locale(user.locale):
+        queue_mail(
+            new_email,
+            _("Confirm your new Pathway e-mail address"),
+            _(
+                "Hello,\n\nYou asked for this address to become the e-mail address of your "
+                "Pathway account. Confirm it here (the link is valid %(hours)d hours and "
+                "works once):\n%(link)s\n\n"
+                "If it was not you, ignore this message: nothing has changed.\n",
+                hours=EMAIL_CHANGE_HOURS,
+                link=link,
+            ),
+        )
+        queue_mail(
+            user.email,
+            _("A change of your Pathway e-mail address was asked"),
+            _(
+                "Hello,\n\nSomeone signed in to your Pathway account asked to replace its "
+                "e-mail address by %(email)s. Nothing changes until the link sent to that "
+                "address is opened.\n\n"
+                "If it was not you, change your password at once and sign out everywhere "
+                "(My account page), then tell your ETP team.\n",
+                email=new_email,
+            ),
+        )
+    return new_email
+
+
+def load_email_change(token: str) -> tuple[User, str]:
+    """The user and the new address a confirmation link carries, if it can still be used."""
+    payload, fingerprint = _unsigned(
+        tokens.Purpose.EMAIL_CHANGE,
+        token,
+        EMAIL_CHANGE_HOURS * 3600,
+        expired=_("This confirmation link has expired. Ask for the change again."),
+        invalid=_("This confirmation link is not valid."),
+    )
+    public_id, _sep, new_email = payload.partition(":")
+    user = session.scalar(select(User).where(User.public_id == public_id))
+    if (
+        user is None
+        or not user.is_active
+        or not new_email
+        or fingerprint != _email_fingerprint(user.email)
+    ):
+        raise AccountError(_("This confirmation link has already been used or is no longer valid."))
+    return user, new_email
+
+
+def confirm_email_change(token: str) -> User:
+    """Give the account the address its confirmation link carries; both addresses are told."""
+    user, new_email = load_email_change(token)
+    old_email = user.email
+    _check_new_email(user, new_email)
+    user.email = new_email
+    session.flush()
+    audit.record(
+        audit.Tag.AUTH_EMAIL_CHANGED,
+        actor=user,
+        patient_id=user.patient.id if user.patient is not None else None,
+        email_domain=new_email.rpartition("@")[2][:60],
+    )
+    with force_locale(user.locale):
+        body = _(
+            "Hello,\n\nThe e-mail address of your Pathway account is now %(email)s. "
+            "Sign in with it from now on.\n\n"
+            "If it was not you, tell your ETP team at once.\n",
+            email=new_email,
+        )
+        subject = _("Your Pathway e-mail address has changed")
+        queue_mail(old_email, subject, body)
+        queue_mail(new_email, subject, body)
     return user
 
 
