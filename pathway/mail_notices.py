@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale, format_time, gettext, pgettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from pathway.db import session, utcnow
 from pathway.i18n import agree, format_day
 from pathway.mail import queue_mail, single_line
-from pathway.models import OutboxMessage, Patient, User
+from pathway.models import Contribution, OutboxMessage, Patient, User
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class MailKind(enum.StrEnum):
@@ -285,3 +289,40 @@ def mail_gp_of_opening(patient: Patient, at: dt.datetime) -> OutboxMessage | Non
             )
         )
         return queue_mail(address, gettext("Pathway: an emergency card was opened"), body + "\n")
+
+
+def mail_professionals_of_answer(share_id: int, label: str, at: dt.datetime) -> int:
+    """Tell each professional who replied through this link, and asked to be told, that an
+    answer is posted there: when, on which link (its label), nothing of its content nor of
+    the patient, and no link (they open the one they hold). Returns how many were told."""
+    addresses = session.scalars(
+        select(Contribution.author_contact)
+        .where(Contribution.share_id == share_id, Contribution.author_wants_mail.is_(True))
+        .distinct()
+    )
+    told = 0
+    with force_locale("fr"):
+        values = {**moment_values(at), "label": single_line(label)}
+        body = "\n\n".join(
+            (
+                gettext("Hello,"),
+                gettext(
+                    "An answer was posted on %(day)s at %(time)s on the Pathway link through "
+                    "which you replied (« %(label)s »). Open that link, or scan its QR code, to "
+                    "read it: it is not copied here.",
+                )
+                % values,
+                gettext("You receive this e-mail because you asked for it when you replied."),
+            )
+        )
+        subject = gettext("Pathway: an answer to your reply")
+        for address in addresses:
+            if is_email(address):
+                queue_mail(address.strip(), subject, body + "\n")
+                told += 1
+    return told
+
+
+def is_email(text: str) -> bool:
+    """Whether a contact given by a professional is an e-mail address (one, on one line)."""
+    return EMAIL.fullmatch((text or "").strip()) is not None

@@ -397,3 +397,54 @@ def test_moment_values_are_in_paris_time(app) -> None:
     moment = dt.datetime(2026, 12, 4, 14, 30, tzinfo=dt.UTC)
     with app.test_request_context():
         assert mail_notices.moment_values(moment) == {"day": "4 décembre 2026", "time": "15:30"}
+
+
+# The professional who replied and asked to be told of an answer --------------------------
+
+GP_ADDRESS = "paul.martin@medecin.mssante.fr"
+
+
+def answered(app: Flask, patient: Patient, **reply_fields: Any) -> Share:
+    """A GP replies through a link (with these fields), the patient passes it on, the team
+    answers; the outbox is emptied before the answer so only its mails are left."""
+    share = make_share(patient, label=LABEL, allow_replies=True)
+    enrollment = patient.enrollments[0]
+    with app.test_request_context():
+        contribution = replies.submit_contribution(share, reply_data(**reply_fields))
+        replies.forward(contribution, enrollment.id)
+        session.execute(OutboxMessage.__table__.delete())
+        team_reply(contribution, enrollment.programme.educators[0], "See you at the workshop.")
+    session.commit()
+    return share
+
+
+def test_the_gp_who_asked_is_told_of_the_answer_without_its_content(
+    app, db, alice, alice_enrollment, inbox
+) -> None:
+    share = answered(app, alice, author_contact=GP_ADDRESS, wants_mail="y")
+    deliver()
+    told = inbox.messages(to=GP_ADDRESS)
+    assert len(told) == 1
+    text = body_of(told[0])
+    assert LABEL in text and "See you at the workshop." not in text
+    assert told[0]["Subject"] == "Pathway : une réponse à votre réponse"
+    for secret in [shares.share_token(share), *tokens_of(alice), *health_data(alice)]:
+        assert secret not in text and secret not in str(told[0]["Subject"])
+    assert alice.first_name not in text and alice.full_name not in text  # nothing of her
+    assert "http" not in text  # no link: the GP opens the one they hold
+
+
+def test_a_gp_who_did_not_ask_is_not_told(app, db, alice, alice_enrollment, inbox) -> None:
+    answered(app, alice, author_contact=GP_ADDRESS)
+    deliver()
+    assert inbox.messages(to=GP_ADDRESS) == []
+
+
+def test_asking_to_be_told_needs_an_email_address(app, db, alice) -> None:
+    share = make_share(alice, label=LABEL, allow_replies=True)
+    with app.test_request_context(), pytest.raises(replies.ExchangeError) as refused:
+        replies.submit_contribution(
+            share, reply_data(author_contact="02 41 00 00 00", wants_mail="y")
+        )
+    assert refused.value.field == "author_contact"
+    assert "adresse e-mail" in str(refused.value)

@@ -147,6 +147,10 @@ class ReplyForm(Form):
         validators=[DataRequired(message=REQUIRED), _length("author_contact")],
         description=_l("A phone number or a secure messaging address (MSSanté)."),
     )
+    wants_mail = BooleanField(
+        _l("Tell me by e-mail, at the address above, when an answer is posted on this link"),
+        description=_l("Only when and on which link: never its content."),
+    )
     rpps = StringField(
         FIELD_LABELS["rpps"],
         validators=[

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from pathway import audit
 from pathway.db import session, utcnow
+from pathway.mail_notices import is_email
 from pathway.models import (
     Contribution,
     ContributionStatus,
@@ -120,14 +121,21 @@ def check_open_for_replies(share: Share) -> None:
         raise RepliesClosed(_("This link is no longer valid: replies are closed."))
 
 
-def submit_contribution(share: Share, fields: Mapping[str, str | None]) -> Contribution:
+def submit_contribution(share: Share, fields: Mapping[str, Any]) -> Contribution:
     """Store a professional's reply for the patient to read first, and tell the patient."""
     check_open_for_replies(share)
     cleaned = check_fields(fields)
+    # Told of an answer by e-mail only at an address, and only if the professional asked.
+    wants_mail = fields.get("wants_mail") in (True, "y", "on", "1", "true")
+    if wants_mail and not is_email(cleaned["author_contact"]):
+        raise ExchangeError(
+            _("Give an e-mail address here to be told by e-mail of an answer."), "author_contact"
+        )
     contribution = Contribution(
         share_id=share.id,
         patient_id=share.patient_id,
         status=ContributionStatus.PENDING,
+        author_wants_mail=wants_mail,
         **cleaned,
     )
     audit.record_new(contribution, audit.Tag.SHARE_REPLY_RECEIVED, None, share=share)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from pathway import audit
 from pathway.db import session, utcnow
+from pathway.mail_notices import mail_professionals_of_answer
 from pathway.models import (
     Contribution,
     ContributionStatus,
@@ -144,6 +145,7 @@ def team_reply(contribution: Contribution, educator: User, body: str) -> Message
     audit.record_new(
         message, audit.Tag.SHARE_REPLY_ANSWERED, educator, share.patient_id, share=share
     )
+    mail_professionals_of_answer(share.id, share.label, utcnow())
     notify_patient(
         share.patient,
         "team_replied",
