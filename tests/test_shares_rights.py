@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from pathway.models import AccessEvent, Condition, Patient, Share, User
@@ -98,3 +100,44 @@ def test_deleting_the_account_removes_the_data_and_kills_every_link(
     assert client.get("/patient/").status_code in (302, 404)
     # Bob is untouched.
     assert stranger.get(bob_link).status_code == 200
+
+
+def pdf_text(data: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_summary_pdf_holds_every_section_and_the_years_openings_and_nothing_of_bobs(
+    client, stranger, db, alice, alice_enrollment, bob
+) -> None:
+    share = make_share(alice, label="Pharmacie du Centre")
+    stranger.get(path_of(share))
+    make_share(bob, label="Bob's GP")
+    db.commit()
+    sign_in(client, "alice@example.org")
+    assert "/account/my-data.pdf" in client.get("/account/my-data").get_data(as_text=True)
+    response = client.submit("/account/my-data.pdf", {}, page="/account/my-data")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = " ".join(pdf_text(response.get_data()).split())
+    assert "Alice Martin" in text and "Ma synthèse de santé" in text
+    for sentinel in ("Alice condition", "Alice allergen", "Alice critical action", "Dr Alice GP"):
+        assert sentinel in text, sentinel
+    assert "Qui a ouvert ma synthèse ces 12 derniers mois" in text
+    assert "Pharmacie du Centre" in text  # the opening of this link, in the access log
+    assert "Bob" not in text
+
+
+def test_the_summary_pdf_is_in_the_patients_language(client, db, alice) -> None:
+    alice.user.locale = "en"
+    db.commit()
+    sign_in(client, "alice@example.org")
+    response = client.submit("/account/my-data.pdf", {}, page="/account/my-data")
+    text = " ".join(pdf_text(response.get_data()).split())
+    assert "My health summary" in text and "Ma synthèse" not in text
+
+
+def test_the_summary_pdf_needs_the_patient_and_the_form(client, stranger, db, claire) -> None:
+    assert stranger.post("/account/my-data.pdf").status_code == 400  # no CSRF token
+    sign_in(client, "claire@example.org")
+    assert client.submit("/account/my-data.pdf", {}, page="/account/").status_code == 404

@@ -12,12 +12,16 @@ import datetime as dt
 import enum
 from typing import Any
 
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 
-from pathway import audit, mail, notifications
+from pathway import ROOT, audit, mail, notifications
 from pathway.auth import accounts
 from pathway.db import session, utcnow
+from pathway.documents import DocumentError, render_pdf
 from pathway.models import (
     AccessEvent,
     Contribution,
@@ -29,6 +33,9 @@ from pathway.models import (
     User,
 )
 from pathway.rules import RuleBroken
+from pathway.sharing.access import access_log
+from pathway.sharing.sections import Section, section_names
+from pathway.sharing.view import build_view
 
 EXPORT_FORMAT = "pathway.patient-export"
 EXPORT_VERSION = 1
@@ -61,6 +68,36 @@ def _row(obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
         for attr in columns
         if attr.key not in SECRET_COLUMNS and attr.key not in skip
     }
+
+
+# The access log printed in the summary's PDF: the last 12 months.
+PDF_LOG_DAYS = 365
+SUMMARY_CSS = ROOT / "static" / "css" / "summary-pdf.css"
+
+
+def summary_pdf(patient: Patient) -> bytes:
+    """The patient's whole summary as a PDF in their language — the sections a recipient
+    sees, then who opened what in the last 12 months —, the document they bring to a new
+    doctor. Raises PrivacyError when it cannot be rendered."""
+    locale = patient.user.locale if patient.user is not None and patient.user.locale else "fr"
+    since = utcnow() - dt.timedelta(days=PDF_LOG_DAYS)
+    with force_locale(locale):
+        view = build_view(patient.id, tuple(Section))
+        entries = [e for e in access_log(patient.id, limit=2000) if e.event.occurred_at >= since]
+        html = render_template(
+            "account/summary_pdf.html",
+            view=view,
+            entries=entries,
+            section_labels=section_names,
+            printed_on=utcnow(),
+            locale=locale,
+        )
+        try:
+            return render_pdf(html, SUMMARY_CSS.read_text(encoding="utf-8")).data
+        except DocumentError:
+            raise PrivacyError(
+                _("Your summary could not be made into a PDF. Try again in a moment.")
+            ) from None
 
 
 def export_patient_data(patient: Patient) -> dict[str, Any]:

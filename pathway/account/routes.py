@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    abort,
     flash,
     make_response,
     redirect,
@@ -41,6 +42,7 @@ from pathway.auth.sessions import (
     start_session,
 )
 from pathway.db import session, utcnow
+from pathway.documents import pdf_response
 from pathway.i18n import LANGUAGE_COOKIE
 from pathway.mail_notices import MailKind, set_mail_choices, wants_mail
 from pathway.models import Role, User
@@ -266,6 +268,22 @@ def my_data() -> str | Response:
         )
         return response
     return render_template("account/my_data.html", form=form, delete_form=DeleteAccountForm())
+
+
+@bp.post("/my-data.pdf")
+@patient_only
+@recent_sign_in_required(back_to=lambda: url_for("account.my_data"))
+def summary_pdf() -> Response:
+    """My whole summary and its access log as a PDF, in my language."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        data = privacy.summary_pdf(current_patient())
+    except privacy.PrivacyError as error:
+        flash(str(error), "error")
+        return redirect(url_for("account.my_data"), code=303)
+    stamp = utcnow().strftime("%Y-%m-%d")
+    return pdf_response(data, f"pathway-ma-synthese-{stamp}.pdf")
 
 
 @patient_only

@@ -29,10 +29,10 @@ from pathway.sharing.sections import (
     PRESETS,
     REPLYING_AUDIENCES,
     RESPONDER_AUDIENCES,
-    SECTION_LABELS,
     Audience,
     Section,
     parse_sections,
+    section_names,
 )
 from pathway.sharing.view import build_view
 
@@ -50,14 +50,6 @@ def status_of(share: Share) -> str:
     return "active"
 
 
-def _labels(values: list[str]) -> list[str]:
-    """The sections' names, or one "All sections" when nothing is left out."""
-    sections = parse_sections(values)
-    if len(sections) == len(Section):
-        return [_("All sections")]
-    return [str(SECTION_LABELS[section]) for section in sections]
-
-
 @bp.get("/")
 @patient_only
 def index() -> str:
@@ -73,8 +65,8 @@ def index() -> str:
         recent=recent,
         letter_links=shares.letter_links_of(patient),
         status_of=status_of,
-        audience_labels=AUDIENCE_LABELS,
-        section_labels=_labels,
+        audiencesection_names=AUDIENCE_LABELS,
+        sectionsection_names=section_names,
         action_form=ActionForm(),
     )
 
@@ -196,7 +188,7 @@ def detail(public_id: str) -> str | Response:
         events=access.access_log(patient.id, share),
         replied_at=replies.first_reply_at(share),
         audience_label=AUDIENCE_LABELS[share.audience],
-        section_labels=_labels,
+        sectionsection_names=section_names,
         action_form=ActionForm(),
         info=shares.share_info(share),
         letter_link=shares.letter_link(share),
@@ -220,7 +212,7 @@ def _confirmation(
             action=action,
             status=status_of(share),
             form=form or ActionForm(formdata=None),
-            section_labels=_labels,
+            sectionsection_names=section_names,
             audience_label=AUDIENCE_LABELS[share.audience],
             has_letter_links=any(
                 link.derived_from_id == share.id
@@ -320,5 +312,5 @@ def log() -> str:
     return render_template(
         "sharing/log.html",
         events=access.access_log(patient.id, limit=500),
-        section_labels=_labels,
+        sectionsection_names=section_names,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 
@@ -107,3 +108,11 @@ def parse_sections(values: list[str] | tuple[str, ...]) -> tuple[Section, ...]:
     """Return the known sections among values, in the canonical order; ignore the rest."""
     wanted = set(values)
     return tuple(section for section in Section if section.value in wanted)
+
+
+def section_names(values: list[str]) -> list[str]:
+    """The sections' names, or one "All sections" when nothing is left out."""
+    sections = parse_sections(values)
+    if len(sections) == len(Section):
+        return [_("All sections")]
+    return [str(SECTION_LABELS[section]) for section in sections]
