@@ -15,6 +15,7 @@ SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libzbar0
 run: install
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi demo
+	$(BIN)/flask --app wsgi send-mail
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 

@@ -305,6 +305,8 @@ def load_demo() -> DemoResult:
     _demo_gp_share(patient, user)
     _demo_gp_reply(patient)
     _demo_consent_and_letter(patient)
+    _demo_card_opened(patient)
+    _demo_locked_and_expiring_links(patient, user)
     return DemoResult(created=True)
 
 
@@ -382,3 +384,60 @@ def _demo_consent_and_letter(patient: Patient) -> None:
     if consent.has_active_consent(enrollment) and not enrollment.letters:
         letters.issue_letter(enrollment, LetterKind.START, educators[0])
         session.flush()
+
+
+def _demo_card_opened(patient: Patient) -> None:
+    """A crew scanned the card once and named itself, so the card's log, the patient's
+    notice and her e-mail show what an opening looks like (idempotent)."""
+    from pathway.cards.openings import declare_viewer, open_card, read_card
+    from pathway.cards.service import current_card
+    from pathway.models import AccessEvent
+    from pathway.sharing.shares import share_token
+
+    card_share = current_card(patient)
+    if card_share is None or session.scalar(
+        select(AccessEvent.id).where(AccessEvent.share_id == card_share.id).limit(1)
+    ):
+        return
+    card, _page = read_card(share_token(card_share))
+    event_id, notice_id = open_card(card, "Mozilla/5.0 (Linux; Android 14) Mobile Safari")
+    event = session.get(AccessEvent, event_id)
+    if event is not None:
+        declare_viewer(card, event, notice_id, "SAMU 49, Angers")
+
+
+def _demo_locked_and_expiring_links(patient: Patient, user: User) -> None:
+    """Two more of the patient's links: one locked after wrong passcodes, one that expires
+    in two days, reminded; with the others, the demo's outbox holds one e-mail of each
+    kind (idempotent)."""
+    from pathway import reminders
+    from pathway.sharing.sections import PRESETS, Audience
+    from pathway.sharing.shares import MAX_PASSCODE_ATTEMPTS, Expiry, check_passcode, create_share
+
+    pharmacy = "Pharmacie du Centre, Angers"
+    if any(share.label == pharmacy for share in patient.shares):
+        return
+    locked = create_share(
+        patient,
+        audience=Audience.PHARMACIST,
+        label=pharmacy,
+        sections=PRESETS[Audience.PHARMACIST],
+        expiry=Expiry.MONTH,
+        passcode="48213",
+        actor=user,
+    )
+    for _attempt in range(MAX_PASSCODE_ATTEMPTS):
+        check_passcode(locked, "00000")
+    expiring = create_share(
+        patient,
+        audience=Audience.NURSE,
+        label="Infirmière libérale, Mme Garnier",
+        sections=PRESETS[Audience.NURSE],
+        expiry=Expiry.WEEK,
+        actor=user,
+    )
+    # Made a week ago, for a week: it expires in two days.
+    expiring.created_at = utcnow() - dt.timedelta(days=5)
+    expiring.expires_at = utcnow() + dt.timedelta(days=2)
+    session.flush()
+    reminders.send_reminders()

@@ -1,8 +1,11 @@
 """The demo command loads the demo data once and prints the logins."""
 
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from pathway.models import Enrollment, Patient, User
+from pathway.demo import PATIENT_EMAIL
+from pathway.mail_notices import MAIL_TEXTS, MailKind
+from pathway.models import Enrollment, OutboxMessage, Patient, User
 
 
 def test_demo_loads_once_and_prints_logins(app, db) -> None:
@@ -40,3 +43,16 @@ def test_add_educator_refuses_an_id_no_programme_can_have(app, db) -> None:
         assert refused.exit_code == 2, refused.output  # Click's usage error, no traceback
         assert refused.exception is None or isinstance(refused.exception, SystemExit)
         assert "--programme" in refused.output
+
+
+def test_the_demos_outbox_holds_one_mail_of_each_kind_once(app, db) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0  # loaded once: no second mail
+    subjects = db.scalars(
+        select(OutboxMessage.subject).where(OutboxMessage.recipient == PATIENT_EMAIL)
+    ).all()
+    with app.test_request_context(), force_locale("fr"):
+        kind_of = {str(text.subject): text.kind for text in MAIL_TEXTS.values()}
+    assert {kind_of[subject] for subject in subjects} == set(MailKind)  # one of each kind
+    assert len(subjects) == len(set(subjects))  # each once

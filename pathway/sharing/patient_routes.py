@@ -65,8 +65,8 @@ def index() -> str:
         recent=recent,
         letter_links=shares.letter_links_of(patient),
         status_of=status_of,
-        audiencesection_names=AUDIENCE_LABELS,
-        sectionsection_names=section_names,
+        audience_labels=AUDIENCE_LABELS,
+        section_labels=section_names,
         action_form=ActionForm(),
     )
 
@@ -188,7 +188,7 @@ def detail(public_id: str) -> str | Response:
         events=access.access_log(patient.id, share),
         replied_at=replies.first_reply_at(share),
         audience_label=AUDIENCE_LABELS[share.audience],
-        sectionsection_names=section_names,
+        section_labels=section_names,
         action_form=ActionForm(),
         info=shares.share_info(share),
         letter_link=shares.letter_link(share),
@@ -212,7 +212,7 @@ def _confirmation(
             action=action,
             status=status_of(share),
             form=form or ActionForm(formdata=None),
-            sectionsection_names=section_names,
+            section_labels=section_names,
             audience_label=AUDIENCE_LABELS[share.audience],
             has_letter_links=any(
                 link.derived_from_id == share.id
@@ -312,5 +312,5 @@ def log() -> str:
     return render_template(
         "sharing/log.html",
         events=access.access_log(patient.id, limit=500),
-        sectionsection_names=section_names,
+        section_labels=section_names,
     )
