@@ -105,7 +105,8 @@ def test_audit_lines_name_links_by_a_keyed_reference_that_the_cli_gives(app, db)
     # The audit rows keep the public ids; the command-line tool gives the reference.
     stored = db.scalars(select(AuditEvent.details).where(AuditEvent.tag == "share:link:refused"))
     assert stored.one()["share"] == first
-    result = app.test_cli_runner().invoke(args=["log-reference", first])
+    # "--": a random public id may begin with "-", which is not an option.
+    result = app.test_cli_runner().invoke(args=["log-reference", "--", first])
     assert result.exit_code == 0 and result.output.strip() == reference
 
 
